@@ -1,0 +1,42 @@
+# evmult developer entry points. Two commands do all set-up on a fresh clone:
+#   make demo   -- create .venv, install, run the main job on the embedded sample
+#   make test   -- create .venv if needed, install with test extras, run the suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.evmult-installed
+# The dev/CI environment pins the CPU torch wheel; the package itself declares torch>=2.1.
+TORCH  := torch==2.13.0
+DEMO   := demo-output
+
+.PHONY: install test lint demo demo-sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check src processors tests examples benchmarks
+	$(BIN)/ruff format --check src processors tests examples benchmarks
+
+test: install lint
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/evmult extract --channel zll examples/data/demo_zll.root -o $(DEMO)/zll.parquet --force
+	$(BIN)/evmult summary $(DEMO)/zll.parquet -o $(DEMO)/summary
+	@echo "open $(DEMO)/summary/summary.html"
+
+# Regenerate the embedded demo sample (needs pythia8mc 8.317.2; ~2 minutes).
+demo-sample: install
+	$(BIN)/python -m pip install --quiet "pythia8mc==8.317.2"
+	$(BIN)/python examples/make_demo_sample.py -o examples/data/demo_zll.root --force
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

@@ -1,0 +1,379 @@
+"""coffea integration: the channel processor base class and the extraction runner.
+
+A channel processor is an ordinary :class:`coffea.processor.ProcessorABC`: it can run in
+your own ``processor.Runner`` next to your analysis, or through :func:`extract`, which
+adds the pre-flight checks, the CSV path and the merge into one event table.
+
+Example:
+    >>> from evmult.coffea import extract
+    >>> table = extract(["delphes_zll.root"], "zll", executor="futures")  # doctest: +SKIP
+    >>> table.Muon.pt  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import hashlib
+import warnings
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import awkward as ak
+import numpy as np
+from coffea import processor
+from coffea.nanoevents import BaseSchema, DelphesSchema, NanoAODSchema
+from coffea.util import coffea_console
+
+from evmult._version import __version__
+from evmult.channels import Channel, get_channel
+from evmult.errors import EvmultError, InputError, SelectionError
+from evmult.readers import (
+    FORMATS,
+    CsvChunk,
+    ReaderOptions,
+    absent_collections,
+    csv_chunks,
+    default_treename,
+    detect_format,
+    normalise,
+    read_csv_chunk,
+    required_branches,
+    tree_branches,
+)
+
+__all__ = ["EXECUTORS", "ChannelProcessor", "extract", "make_options"]
+
+EXECUTORS = ("iterative", "futures", "dask")
+_SCHEMAS = {"nanoaod": NanoAODSchema, "delphes": DelphesSchema, "flat": BaseSchema}
+
+
+def _convert(key: str, value: str, default: Any) -> Any:
+    """Convert a command-line string to the type of an option's default."""
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(value)
+            return value.lower() in {"true", "1", "yes"}
+        if default is None:
+            return None if value.lower() == "none" else float(value)
+        return type(default)(value)
+    except ValueError:
+        msg = f"option {key}={value!r}: expected {type(default).__name__}"
+        raise SelectionError(msg) from None
+
+
+def make_options(cls: type, values: Mapping[str, Any]) -> Any:
+    """Build an options dataclass, converting strings (from the CLI) to the field types.
+
+    Raises:
+        SelectionError: for an unknown option or a value of the wrong type.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            msg = f"unknown option {key!r}; options: {', '.join(sorted(fields))}"
+            raise SelectionError(msg)
+        default = fields[key].default
+        convert = isinstance(value, str) and not isinstance(default, str)
+        kwargs[key] = _convert(key, value, default) if convert else value
+    return cls(**kwargs)
+
+
+class ChannelProcessor(processor.ProcessorABC):
+    """Base class of channel processors: normalise, select, return a table chunk.
+
+    Subclasses set :attr:`channel_name`, :attr:`needs` (the collections the selection
+    reads), an :attr:`Options` dataclass (thresholds, deriving from
+    :class:`~evmult.readers.ReaderOptions`) and implement :meth:`select`.
+
+    The accumulator is ``{"tables": {(dataset, file, entrystart): table}, "cutflow":
+    {dataset: {step: count}}}``; keeping chunks apart by key lets any executor return
+    them in any order and still give the same merged table.
+
+    Args:
+        fmt: input format, one of ``nanoaod``, ``delphes``, ``flat``, ``csv``.
+        **options: fields of :attr:`Options`.
+    """
+
+    channel_name: ClassVar[str]
+    needs: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type] = ReaderOptions
+
+    def __init__(self, fmt: str = "nanoaod", **options: Any) -> None:
+        if fmt not in FORMATS:
+            msg = f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}"
+            raise InputError(msg)
+        self.fmt = fmt
+        self.options = make_options(self.Options, options)
+
+    @property
+    def channel(self) -> Channel:
+        """The channel definition this processor fills."""
+        return get_channel(self.channel_name)
+
+    def required_branches(self, branches: set[str]) -> list[str]:
+        """Branches of the input tree this processor reads (for pre-flight checks)."""
+        return required_branches(self.fmt, self.needs, branches, self.options)
+
+    @abstractmethod
+    def select(self, objects: ak.Array) -> tuple[dict[str, Any], dict[str, int]]:
+        """Apply the selection to one chunk in the common layout.
+
+        Args:
+            objects: output of :func:`evmult.readers.normalise`.
+
+        Returns:
+            The table fields of the selected events (name -> array) and a cutflow
+            (step -> events passing).
+        """
+
+    def process(self, events: Any) -> dict[str, Any]:
+        """coffea entry point: one chunk of NanoEvents in, an accumulator out."""
+        objects = normalise(events, self.fmt, self.needs, self.options)
+        return self.process_objects(objects, dict(events.metadata))
+
+    def process_objects(self, objects: ak.Array, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        """Select a chunk already in the common layout (the CSV path enters here)."""
+        fields, cutflow = self.select(objects)
+        n = len(fields["weight"])
+        if "process" not in fields:
+            fields["process"] = ak.Array([metadata["dataset"]] * n + [""])[:-1]
+        table = ak.zip(fields, depth_limit=1)
+        _check_finite(table, metadata)
+        key = (metadata["dataset"], metadata["filename"], int(metadata.get("entrystart", 0)))
+        return {"tables": {key: table}, "cutflow": {metadata["dataset"]: cutflow}}
+
+    def postprocess(self, accumulator: Any) -> Any:
+        """Nothing to do: :func:`extract` merges the chunks."""
+        return accumulator
+
+
+def _leaves(array: ak.Array, prefix: str = "") -> list[tuple[str, ak.Array]]:
+    out = []
+    for name in ak.fields(array):
+        sub = array[name]
+        path = f"{prefix}{name}"
+        if ak.fields(sub):
+            out += _leaves(sub, path + ".")
+        else:
+            out.append((path, sub))
+    return out
+
+
+def _check_finite(table: ak.Array, metadata: Mapping[str, Any]) -> None:
+    for path, leaf in _leaves(table):
+        flat = ak.flatten(leaf, axis=None)
+        if not np.issubdtype(ak.to_numpy(flat).dtype, np.floating):
+            continue
+        values = ak.to_numpy(flat)
+        if not np.all(np.isfinite(values)):
+            bad = values[~np.isfinite(values)][0]
+            where = f"entries {metadata.get('entrystart', '?')}-{metadata.get('entrystop', '?')}"
+            msg = f"{metadata['filename']}: non-finite value {bad} in {path} ({where})"
+            raise InputError(msg)
+
+
+def _processor_class(channel: str) -> type[ChannelProcessor]:
+    from evmult.processors import PROCESSORS
+
+    get_channel(channel)  # a clear error for an unknown name
+    return PROCESSORS[channel]
+
+
+def _csv_task(proc: ChannelProcessor, chunk: CsvChunk) -> dict[str, Any]:
+    meta = {"dataset": chunk.dataset, "filename": chunk.path, "entrystart": chunk.start}
+    return proc.process_objects(read_csv_chunk(chunk), meta)
+
+
+def _executor(name: str, workers: int, client: Any, progress: bool) -> tuple[Any, Any]:
+    """An executor instance and, for a cluster evmult started, the thing to close."""
+    if name == "iterative":
+        return processor.IterativeExecutor(status=progress, retries=0), None
+    if name == "futures":
+        return processor.FuturesExecutor(workers=workers, status=progress, retries=0), None
+    if name == "dask":
+        owned = None
+        if client is None:
+            from dask.distributed import Client, LocalCluster
+
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = owned = Client(cluster)
+        return processor.DaskExecutor(client=client, status=progress, retries=0), owned
+    msg = f"unknown executor {name!r}; known executors: {', '.join(EXECUTORS)}"
+    raise SelectionError(msg)
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The EvmultError behind an exception that coffea or dask wrapped, if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, EvmultError):
+            return e
+        todo += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
+    return err
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(functools.partial(f.read, 1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extract(
+    inputs: Sequence[str | Path] | Mapping[str, Sequence[str | Path]],
+    channel: str,
+    *,
+    fmt: str | None = None,
+    treename: str | None = None,
+    executor: str = "iterative",
+    workers: int = 2,
+    chunksize: int = 100_000,
+    client: Any = None,
+    options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> ak.Array:
+    """Run a channel's processor over input files and return its event table.
+
+    Args:
+        inputs: file paths (each its own dataset, named after the file), or a coffea-style
+            fileset ``{dataset: [paths]}``. The dataset name becomes the ``process`` label
+            of ROOT inputs; CSV inputs carry their own.
+        channel: channel name (see :data:`evmult.channels.CHANNELS`).
+        fmt: ``nanoaod``, ``delphes``, ``flat`` or ``csv``; detected when ``None``.
+        treename: tree to read; the format's default when ``None``.
+        executor: ``iterative``, ``futures`` or ``dask``.
+        workers: processes for ``futures`` and for the local Dask cluster.
+        chunksize: entries per chunk (ROOT inputs).
+        client: a ``dask.distributed.Client`` to use instead of a local cluster.
+        options: selection and reader options of the channel's processor.
+        progress: show coffea's progress bar.
+
+    Returns:
+        The event table, one record per selected event, with the extraction metadata
+        (channel, format, sources with SHA-256, options, cutflow) in ``attrs["evmult"]``.
+
+    Raises:
+        InputError: missing file, wrong tree, missing branch or non-finite value.
+        SelectionError: unknown channel or option, or no event passes the selection.
+    """
+    fileset = _fileset(inputs)
+    paths = [p for files in fileset.values() for p in files]
+    formats = {p: fmt or detect_format(p) for p in paths}
+    if len(set(formats.values())) != 1:
+        msg = f"inputs mix formats ({', '.join(f'{p}: {f}' for p, f in formats.items())})"
+        raise InputError(msg)
+    fmt = formats[paths[0]]
+    proc = _processor_class(channel)(fmt, **(options or {}))
+
+    trees: dict[str, str] = {}
+    absent: set[str] = set()
+    for path in paths:
+        if not Path(path).is_file():
+            msg = f"{path}: no such file"
+            raise InputError(msg)
+        if fmt == "csv":
+            continue
+        trees[path] = treename or default_treename(path, fmt)
+        branches = tree_branches(path, trees[path])
+        missing = [b for b in proc.required_branches(branches) if b not in branches]
+        if missing:
+            msg = (
+                f"{path}: tree {trees[path]!r} lacks branch {missing[0]!r}"
+                f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}"
+                f", needed by channel {channel!r} on {fmt} input"
+            )
+            raise InputError(msg)
+        for coll in absent_collections(fmt, proc.needs, branches):
+            if coll not in absent:
+                what = "zero" if coll == "MET" else "empty"
+                warnings.warn(f"{path}: no {coll} branches; {coll} is {what}", stacklevel=2)
+            absent.add(coll)
+
+    exe, owned = _executor(executor, workers, client, progress)
+    console_was_quiet = coffea_console.quiet
+    coffea_console.quiet = not progress
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Mm]issing cross-reference.*")
+            warnings.filterwarnings("ignore", message=".*values will be replaced with 0.0")
+            if fmt == "csv":
+                items = [
+                    c
+                    for ds, files in fileset.items()
+                    for p in files
+                    for c in csv_chunks(p, dataset=ds)
+                ]
+                out = exe(items, functools.partial(_csv_task, proc), {})
+                acc = out[0] if isinstance(out, tuple) else out
+            else:
+                runner = processor.Runner(
+                    executor=exe, schema=_SCHEMAS[fmt], chunksize=chunksize, skipbadfiles=False
+                )
+                files = {ds: {"files": {p: trees[p] for p in fs}} for ds, fs in fileset.items()}
+                acc = runner(files, processor_instance=proc, treename=None)
+    except Exception as err:
+        cause = _root_cause(err)
+        if cause is err:
+            raise
+        raise cause from None
+    finally:
+        coffea_console.quiet = console_was_quiet
+        if owned is not None:
+            cluster = owned.cluster
+            owned.close()
+            cluster.close()
+
+    order = {p: i for i, p in enumerate(paths)}
+    keys = sorted(acc.get("tables", {}), key=lambda k: (order.get(k[1], len(order)), k[2]))
+    cutflow = acc.get("cutflow", {})
+    total = sum(len(acc["tables"][k]) for k in keys)
+    if total == 0:
+        flow = "; ".join(f"{ds}: {dict(c)}" for ds, c in cutflow.items()) or "no chunks read"
+        msg = f"no event of {', '.join(map(str, paths))} passes the {channel!r} selection ({flow})"
+        raise SelectionError(msg)
+    table = ak.concatenate([acc["tables"][k] for k in keys])
+    sources = [
+        {"path": str(Path(p).resolve()), "sha256": _file_digest(p), "tree": trees.get(p)}
+        for p in paths
+    ]
+    metadata = {
+        "channel": channel,
+        "format": fmt,
+        "sources": sources,
+        "options": dataclasses.asdict(proc.options),
+        "absent_collections": sorted(absent),
+        "cutflow": {ds: dict(c) for ds, c in cutflow.items()},
+        "n_events": int(total),
+        "evmult_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return ak.Array(table, attrs={"evmult": metadata})
+
+
+def _fileset(
+    inputs: Sequence[str | Path] | Mapping[str, Sequence[str | Path]],
+) -> dict[str, list[str]]:
+    if isinstance(inputs, Mapping):
+        fileset = {str(ds): [str(p) for p in files] for ds, files in inputs.items()}
+    else:
+        fileset = {}
+        for p in inputs:
+            fileset.setdefault(Path(p).stem, []).append(str(p))
+    if not any(fileset.values()):
+        msg = "no input files given"
+        raise InputError(msg)
+    return fileset

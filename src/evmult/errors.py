@@ -1,0 +1,26 @@
+"""Exception classes of evmult.
+
+Every error a user can cause (a missing file, a wrong tree, a missing branch, an empty
+selection, a non-finite value, an unknown channel) is an :class:`EvmultError`. The CLI
+prints its message on one line and exits non-zero; library users catch it like any
+other exception.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EvmultError", "InputError", "SelectionError"]
+
+
+class EvmultError(Exception):
+    """Base class of all errors evmult raises for bad input or bad options."""
+
+
+class InputError(EvmultError):
+    """An input file, tree, branch or value cannot be used.
+
+    The message names the file and the branch or value at fault.
+    """
+
+
+class SelectionError(EvmultError):
+    """A channel selection kept no events, or was asked for with invalid options."""

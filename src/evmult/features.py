@@ -1,0 +1,88 @@
+"""Flat per-event feature columns of an event table, for summaries and validation.
+
+Leptons are shown by rank whatever their flavour (``lep1_pt`` is the leading lepton,
+muon or electron), with ``lep1_flavour`` (11 or 13); jets, photons and flat-ntuple
+particles by rank or name; then MET, ``nJet`` and the channel's masses. Missing objects
+give NaN.
+
+Example:
+    >>> from evmult.features import feature_columns
+    >>> cols = feature_columns(table, get_channel("zll"))  # doctest: +SKIP
+    >>> list(cols)[:3]  # doctest: +SKIP
+    ['lep1_pt', 'lep1_eta', 'lep1_phi']
+"""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+from evmult.channels import Channel
+from evmult.physics import channel_masses
+
+__all__ = ["FEATURE_LABELS", "feature_columns", "feature_label"]
+
+FEATURE_LABELS = {
+    "pt": r"$p_{T}$ [GeV]",
+    "eta": r"$\eta$",
+    "phi": r"$\phi$",
+    "mass": "mass [GeV]",
+    "flavour": "|pdgId|",
+    "btag": "b-tag",
+}
+
+
+def _padded(objects: ak.Array, n: int, field: str) -> np.ndarray:
+    values = ak.pad_none(objects[field], n, axis=1, clip=True)
+    return ak.to_numpy(ak.fill_none(values, np.nan)).astype(np.float64)
+
+
+def feature_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
+    """Per-event features of a channel's table as float64 columns.
+
+    Args:
+        table: an event table of ``channel``.
+        channel: its channel definition.
+
+    Returns:
+        Column name -> array of length ``len(table)``.
+    """
+    cols: dict[str, np.ndarray] = {}
+    if channel.n_leptons:
+        leptons = ak.concatenate(
+            [table[c] for c in channel.leptons if c in ak.fields(table)], axis=1
+        )
+        leptons = leptons[ak.argsort(leptons.pt, axis=1, ascending=False)]
+        for i in range(channel.n_leptons):
+            for f in ("pt", "eta", "phi"):
+                cols[f"lep{i + 1}_{f}"] = _padded(leptons, channel.n_leptons, f)[:, i]
+            cols[f"lep{i + 1}_flavour"] = np.abs(_padded(leptons, channel.n_leptons, "pdgId")[:, i])
+    for coll, n in channel.collections.items():
+        if coll in channel.leptons:
+            continue
+        fields = ["pt", "eta", "phi"] + (["mass", "btag"] if coll == "Jet" else [])
+        padded = {f: _padded(table[coll], n, f) for f in fields}
+        for i in range(n):
+            for f in fields:
+                cols[f"{coll.lower()}{i + 1}_{f}"] = padded[f][:, i]
+    for name in channel.particles:
+        for f in ("pt", "eta", "phi", "mass"):
+            cols[f"{name}_{f}"] = ak.to_numpy(table[name][f]).astype(np.float64)
+    if channel.has_met:
+        cols["MET_pt"] = ak.to_numpy(table.MET.pt).astype(np.float64)
+        cols["MET_phi"] = ak.to_numpy(table.MET.phi).astype(np.float64)
+    if "nJet" in channel.event_fields:
+        cols["nJet"] = ak.to_numpy(table.nJet).astype(np.float64)
+    cols |= channel_masses(table, channel)
+    return cols
+
+
+def feature_label(name: str, channel: Channel) -> str:
+    """An axis label for a feature column."""
+    for r in channel.resonances:
+        if r.name == name:
+            return r.label
+    if name == "nJet":
+        return "number of jets"
+    obj, _, field = name.rpartition("_")
+    return f"{obj} {FEATURE_LABELS.get(field, field)}"

@@ -1,0 +1,82 @@
+"""Figures in the field's look: hist for binning, mplhep for style and labels.
+
+matplotlib and mplhep are imported inside the functions, so importing evmult never
+pulls in a plotting backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import hist
+import numpy as np
+
+__all__ = ["auto_axis", "plot_distributions"]
+
+_DISCRETE_MAX_VALUES = 25
+
+
+def auto_axis(
+    values: Sequence[np.ndarray], name: str, label: str, bins: int = 50
+) -> hist.axis.AxisProtocol:
+    """A binning that shows every sample: integer bins for discrete features, else
+    a regular axis over the 0.5-99.5 % quantiles of all samples together."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    if finite.size == 0:
+        return hist.axis.Regular(1, 0.0, 1.0, name=name, label=label)
+    uniq = np.unique(finite)
+    if uniq.size <= _DISCRETE_MAX_VALUES and np.all(uniq == np.round(uniq)):
+        lo, hi = int(uniq.min()), int(uniq.max())
+        return hist.axis.Integer(
+            lo, hi + 1, name=name, label=label, underflow=False, overflow=False
+        )
+    lo, hi = np.quantile(finite, [0.005, 0.995])
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return hist.axis.Regular(bins, float(lo), float(hi), name=name, label=label)
+
+
+def plot_distributions(
+    samples: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+    name: str,
+    label: str,
+    path: str | Path,
+    *,
+    title: str = "Simulation",
+) -> Path:
+    """Normalised histograms of one feature for one or more samples, saved as PNG.
+
+    Args:
+        samples: sample label -> (values, weights or None); NaNs are skipped.
+        name: feature name (axis name).
+        label: x-axis label.
+        path: output PNG path (a PDF is written beside it).
+        title: the experiment-style label's text.
+
+    Returns:
+        The PNG path.
+    """
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    axis = auto_axis([v for v, _ in samples.values()], name, label)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for sample, (values, weights) in samples.items():
+        ok = np.isfinite(values)
+        h = hist.Hist(axis, storage=hist.storage.Weight())
+        filled = values[ok].astype(int) if isinstance(axis, hist.axis.Integer) else values[ok]
+        h.fill(filled, weight=None if weights is None else weights[ok])
+        mplhep.histplot(h, ax=ax, density=True, yerr=True, label=f"{sample} ({ok.sum():,})")
+    ax.set_xlabel(label)
+    ax.set_ylabel("normalised")
+    ax.legend(fontsize="small")
+    mplhep.label.exp_label(exp="evmult", llabel=title, com=13, ax=ax, data=False)
+    path = Path(path)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -1,0 +1,126 @@
+"""Event tables on disk: parquet with the extraction metadata, written atomically.
+
+An event table is an awkward array with one record per event (see
+:mod:`evmult.readers` for the object layout). Its metadata (channel, format, sources
+with their SHA-256, selection options, cutflow) travels in ``array.attrs["evmult"]`` in
+memory and in the parquet key-value metadata on disk. Loading attaches vector's
+behaviours, so ``(table.Muon[:, 0] + table.Muon[:, 1]).mass`` works at once.
+
+Example:
+    >>> from evmult.table import read_table
+    >>> table = read_table("zll.parquet")  # doctest: +SKIP
+    >>> table.attrs["evmult"]["channel"]  # doctest: +SKIP
+    'zll'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import pyarrow.parquet as pq
+import vector
+
+from evmult.errors import InputError
+
+__all__ = ["atomic_path", "read_table", "table_metadata", "write_table"]
+
+vector.register_awkward()
+
+_KEY = b"evmult"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    A failure (or Ctrl-C) inside the block removes the temporary file, so no partial
+    output is ever left under the final name.
+
+    Args:
+        path: the final output path.
+        force: overwrite an existing file.
+
+    Raises:
+        InputError: if ``path`` exists and ``force`` is false, or its directory is missing.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        msg = f"{path}: exists; pass --force (force=True) to overwrite"
+        raise InputError(msg)
+    if not path.parent.is_dir():
+        msg = f"{path}: directory {path.parent} does not exist"
+        raise InputError(msg)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table_metadata(table: ak.Array) -> dict[str, Any]:
+    """The evmult metadata of a table (empty if it has none)."""
+    return dict((table.attrs or {}).get("evmult", {}))
+
+
+def write_table(
+    table: ak.Array,
+    path: str | Path,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write an event table to parquet, atomically.
+
+    Args:
+        table: the event table.
+        path: output ``.parquet`` path.
+        metadata: JSON-serialisable metadata; ``table.attrs["evmult"]`` when ``None``.
+        force: overwrite an existing file.
+
+    Returns:
+        The path written.
+    """
+    meta = table_metadata(table) if metadata is None else dict(metadata)
+    arrow = ak.to_arrow_table(ak.Array(table, attrs=None), extensionarray=True)
+    schema_meta = dict(arrow.schema.metadata or {})
+    schema_meta[_KEY] = json.dumps(meta).encode()
+    arrow = arrow.replace_schema_metadata(schema_meta)
+    with atomic_path(path, force=force) as tmp:
+        pq.write_table(arrow, tmp, compression="zstd")
+    return Path(path)
+
+
+def read_table(path: str | Path) -> ak.Array:
+    """Read an event table written by :func:`write_table` (or ``evmult extract``).
+
+    Returns:
+        The table with vector behaviours and ``attrs["evmult"]`` metadata.
+
+    Raises:
+        InputError: if the file is missing, not parquet, or not an evmult table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise InputError(msg)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError) as err:  # pyarrow.ArrowInvalid is a ValueError
+        msg = f"{path}: not a parquet file ({err})"
+        raise InputError(msg) from None
+    raw = (schema.metadata or {}).get(_KEY)
+    if raw is None:
+        msg = f"{path}: not an evmult event table (no 'evmult' metadata; make one with evmult extract)"
+        raise InputError(msg)
+    table = ak.from_parquet(path)
+    return ak.Array(table, attrs={"evmult": json.loads(raw)})

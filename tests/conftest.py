@@ -1,0 +1,105 @@
+"""Shared fixtures: the real samples in ../shared/data and small synthetic files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EVMULT_SHARED_DATA", REPO.parent / "shared" / "data"))
+DEMO_SAMPLE = REPO / "examples" / "data" / "demo_zll.root"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Callable[[str], Path]:
+    """Path to a file of the project's shared samples; skips the test when absent."""
+
+    def get(name: str) -> Path:
+        path = SHARED / name
+        if not path.is_file():
+            pytest.skip(f"shared sample {name} not found under {SHARED} (set EVMULT_SHARED_DATA)")
+        return path
+
+    return get
+
+
+def _jagged(values: list[list[float]], dtype: type) -> ak.Array:
+    counts = [len(v) for v in values]
+    return ak.unflatten(np.array([x for v in values for x in v], dtype=dtype), counts)
+
+
+def write_nanoaod(path: Path, events: list[dict]) -> Path:
+    """Write a minimal NanoAOD-style file from a list of per-event dicts.
+
+    Each event: ``mu``/``el`` lists of (pt, eta, phi, charge), ``jet`` list of
+    (pt, eta, phi, btag score), ``met`` (pt, phi). IDs pass, masses are physical.
+    """
+    n = len(events)
+    branches: dict[str, object] = {
+        "run": np.ones(n, np.uint32),
+        "luminosityBlock": np.ones(n, np.uint32),
+        "event": np.arange(n, dtype=np.uint64),
+        "genWeight": np.full(n, 2.0, np.float32),
+        "MET_pt": np.array([e.get("met", (10.0, 0.0))[0] for e in events], np.float32),
+        "MET_phi": np.array([e.get("met", (10.0, 0.0))[1] for e in events], np.float32),
+    }
+    for coll, key, pdg, mass in (("Muon", "mu", 13, 0.1057), ("Electron", "el", 11, 0.000511)):
+        objs = [e.get(key, []) for e in events]
+        fields = {
+            "pt": _jagged([[o[0] for o in v] for v in objs], np.float32),
+            "eta": _jagged([[o[1] for o in v] for v in objs], np.float32),
+            "phi": _jagged([[o[2] for o in v] for v in objs], np.float32),
+            "mass": _jagged([[mass for _ in v] for v in objs], np.float32),
+            "charge": _jagged([[o[3] for o in v] for v in objs], np.int32),
+            "pdgId": _jagged([[-pdg * o[3] for o in v] for v in objs], np.int32),
+        }
+        if coll == "Muon":
+            fields["looseId"] = _jagged([[True for _ in v] for v in objs], np.bool_)
+        else:
+            fields["cutBased"] = _jagged([[4 for _ in v] for v in objs], np.int32)
+        branches[coll] = ak.zip(fields)
+    jets = [e.get("jet", []) for e in events]
+    branches["Jet"] = ak.zip(
+        {
+            "pt": _jagged([[o[0] for o in v] for v in jets], np.float32),
+            "eta": _jagged([[o[1] for o in v] for v in jets], np.float32),
+            "phi": _jagged([[o[2] for o in v] for v in jets], np.float32),
+            "mass": _jagged([[5.0 for _ in v] for v in jets], np.float32),
+            "btagDeepFlavB": _jagged([[o[3] for o in v] for v in jets], np.float32),
+        }
+    )
+    with uproot.recreate(path) as f:
+        f.mktree(
+            "Events",
+            {k: v.type if isinstance(v, ak.Array) else v.dtype for k, v in branches.items()},
+        )
+        f["Events"].extend(branches)
+    return path
+
+
+@pytest.fixture
+def nanoaod_file(tmp_path: Path) -> Callable[[list[dict], str], Path]:
+    """Factory writing a small synthetic NanoAOD file into the test's tmp_path."""
+
+    def make(events: list[dict], name: str = "nano.root") -> Path:
+        return write_nanoaod(tmp_path / name, events)
+
+    return make
+
+
+#: Three events: a muon Z, an electron Z with a b-jet, an event with one muon only.
+SIMPLE_EVENTS = [
+    {"mu": [(45.0, 0.1, 0.2, 1), (40.0, -0.3, 2.9, -1)], "jet": [(50.0, 1.0, -1.0, 0.1)]},
+    {
+        "el": [(50.0, 0.5, 1.0, -1), (30.0, -1.0, -2.0, 1)],
+        "jet": [(80.0, -2.0, 0.5, 0.9), (35.0, 0.0, 1.0, 0.1)],
+        "met": (25.0, 1.5),
+    },
+    {"mu": [(60.0, 0.0, 0.0, 1)]},
+]
