@@ -48,6 +48,8 @@ from evmult.readers import (
 __all__ = ["EXECUTORS", "ChannelProcessor", "extract", "make_options"]
 
 EXECUTORS = ("iterative", "futures", "dask")
+#: Typical length of a DarkMachines CSV line, used to turn events per chunk into bytes.
+CSV_BYTES_PER_EVENT = 128
 _SCHEMAS = {"nanoaod": NanoAODSchema, "delphes": DelphesSchema, "flat": BaseSchema}
 
 
@@ -143,7 +145,9 @@ class ChannelProcessor(processor.ProcessorABC):
         n = len(fields["weight"])
         if "process" not in fields:
             fields["process"] = ak.Array([metadata["dataset"]] * n + [""])[:-1]
-        table = ak.zip(fields, depth_limit=1)
+        # Drop the behaviours inherited from NanoEvents: they hold lambdas that cannot be
+        # pickled back from futures/dask workers; vector's global ones apply on arrival.
+        table = ak.Array(ak.zip(fields, depth_limit=1).layout)
         _check_finite(table, metadata)
         key = (metadata["dataset"], metadata["filename"], int(metadata.get("entrystart", 0)))
         return {"tables": {key: table}, "cutflow": {metadata["dataset"]: cutflow}}
@@ -257,7 +261,8 @@ def extract(
         treename: tree to read; the format's default when ``None``.
         executor: ``iterative``, ``futures`` or ``dask``.
         workers: processes for ``futures`` and for the local Dask cluster.
-        chunksize: entries per chunk (ROOT inputs).
+        chunksize: entries per chunk (for CSV, byte ranges of ``chunksize`` times
+            :data:`CSV_BYTES_PER_EVENT`).
         client: a ``dask.distributed.Client`` to use instead of a local cluster.
         options: selection and reader options of the channel's processor.
         progress: show coffea's progress bar.

@@ -509,8 +509,9 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
             raise InputError(msg)
         num["pt"] /= 1000.0
         num["mass"] /= 1000.0
-        fields: dict[str, Any] = {k: ak.unflatten(v, counts[coll]) for k, v in num.items()}
-        q = ak.unflatten(np.asarray(c["q"], np.int32), counts[coll])
+        n_per_event = np.asarray(counts[coll], dtype=np.int64)
+        fields: dict[str, Any] = {k: ak.unflatten(v, n_per_event) for k, v in num.items()}
+        q = ak.unflatten(np.asarray(c["q"], np.int32), n_per_event)
         if coll in ("Muon", "Electron"):
             fields |= _lepton_ids(coll, q)
         elif coll == "Jet":
