@@ -50,15 +50,11 @@ def test_ttbar_masses() -> None:
 
 
 def test_dilepton_mass_is_nan_without_leptons() -> None:
-    table = ak.zip(
-        {
-            "Muon": ak.with_name(
-                ak.Array([[], [_obj(45, 0, 0), _obj(45, 0, math.pi)]]), "Momentum4D"
-            ),
-            "Electron": ak.with_name(ak.Array([[], []], with_name=None), "Momentum4D"),
-        },
-        depth_limit=1,
+    muons = ak.Array(
+        [[_obj(1, 0, 0)], [_obj(45, 0, 0), _obj(45, 0, math.pi)]], with_name="Momentum4D"
     )
+    muons = muons[ak.Array([[False], [True, True]])]
+    table = ak.zip({"Muon": muons, "Electron": muons[muons.pt < 0]}, depth_limit=1)
     mll = channel_masses(table, get_channel("zll"))["mll"]
     assert np.isnan(mll[0])
     assert mll[1] == pytest.approx(90.0)
