@@ -45,7 +45,7 @@ from evmult.readers import (
     tree_branches,
 )
 
-__all__ = ["EXECUTORS", "ChannelProcessor", "extract", "make_options"]
+__all__ = ["EXECUTORS", "ChannelProcessor", "collect", "extract", "make_options"]
 
 EXECUTORS = ("iterative", "futures", "dask")
 #: Typical length of a DarkMachines CSV line, used to turn events per chunk into bytes.
@@ -342,15 +342,13 @@ def extract(
             owned.close()
             cluster.close()
 
-    order = {p: i for i, p in enumerate(paths)}
-    keys = sorted(acc.get("tables", {}), key=lambda k: (order.get(k[1], len(order)), k[2]))
+    table = collect(acc, paths)
     cutflow = acc.get("cutflow", {})
-    total = sum(len(acc["tables"][k]) for k in keys)
+    total = len(table)
     if total == 0:
         flow = "; ".join(f"{ds}: {dict(c)}" for ds, c in cutflow.items()) or "no chunks read"
         msg = f"no event of {', '.join(map(str, paths))} passes the {channel!r} selection ({flow})"
         raise SelectionError(msg)
-    table = ak.concatenate([acc["tables"][k] for k in keys])
     sources = [
         {"path": str(Path(p).resolve()), "sha256": _file_digest(p), "tree": trees.get(p)}
         for p in paths
@@ -367,6 +365,28 @@ def extract(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     return ak.Array(table, attrs={"evmult": metadata})
+
+
+def collect(accumulator: Mapping[str, Any], paths: Sequence[str] | None = None) -> ak.Array:
+    """Merge the table chunks of a channel processor's output into one table.
+
+    Use it on what your own ``processor.Runner`` returned. Chunks are ordered by input
+    file (in ``paths`` order, else by name) and entry, so every executor gives the same
+    table.
+
+    Args:
+        accumulator: the processor output, ``{"tables": {...}, "cutflow": {...}}``.
+        paths: input files in the order their events should come.
+
+    Returns:
+        The merged event table (possibly empty).
+    """
+    tables = accumulator.get("tables", {})
+    order = {str(p): i for i, p in enumerate(paths or sorted({k[1] for k in tables}))}
+    keys = sorted(tables, key=lambda k: (order.get(k[1], len(order)), k[1], k[2]))
+    if not keys:
+        return ak.Array([])
+    return ak.concatenate([tables[k] for k in keys])
 
 
 def _fileset(
