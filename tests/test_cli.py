@@ -41,7 +41,7 @@ def test_channels_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_extract_and_summary_on_the_demo_sample(tmp_path: Path) -> None:
-    table_path = tmp_path / "zll.parquet"
+    table_path = tmp_path / "new-dir" / "zll.parquet"  # the directory is created
     out = run("extract", "--channel", "zll", str(DEMO_SAMPLE), "-o", str(table_path))
     assert out.returncode == 0, out.stderr
     table = read_table(table_path)

@@ -100,8 +100,14 @@ def test_flat_pair_layout_fills_absent_collections(tmp_path: Path) -> None:
         f.mktree("events", {k: v.dtype for k, v in cols.items()})
         f["events"].extend(cols)
     assert detect_format(path) == "flat"
-    with pytest.warns(UserWarning, match="no MET branches; MET is zero"):
+    with pytest.warns(UserWarning, match="branches") as caught:
         table = extract([path], "zll")
+    messages = sorted(str(w.message).split(": ", 1)[1] for w in caught)
+    assert messages == [
+        "no Electron branches; Electron is empty",
+        "no Jet branches; Jet is empty",
+        "no MET branches; MET is zero",
+    ]
     assert len(table) == 3  # the same-sign event is rejected
     assert ak.all(table.MET.pt == 0)
     assert table.attrs["evmult"]["absent_collections"] == ["Electron", "Jet", "MET"]

@@ -35,6 +35,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         msg = f"{out}: exists; pass --force to overwrite"
         raise EvmultError(msg)
+    out.parent.mkdir(parents=True, exist_ok=True)
     table = extract(
         args.inputs,
         args.channel,
