@@ -15,14 +15,19 @@ from evmult.validation.metrics import (
     real_vs_real_floor,
     wasserstein_iqr,
 )
+from evmult.validation.physics_checks import PeakFit, fit_peak, holes_fraction, physicality
 
 __all__ = [
     "C2STResult",
     "NoveltyResult",
+    "PeakFit",
     "c2st",
     "correlation_difference",
+    "fit_peak",
+    "holes_fraction",
     "ks_statistic",
     "novelty",
+    "physicality",
     "real_vs_real_floor",
     "wasserstein_iqr",
 ]
