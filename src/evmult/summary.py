@@ -29,14 +29,26 @@ class Summary:
         n_events: number of events.
         yield_: sum of weights.
         rows: one dict per feature (name, n, mean, std, min, median, max).
-        text: the table as aligned text.
     """
 
     channel: str
     n_events: int
     yield_: float
     rows: list[dict[str, float | str]]
-    text: str
+
+    @property
+    def text(self) -> str:
+        """The statistics as an aligned text table."""
+        head = f"{'feature':<16}{'n':>9}{'mean':>11}{'std':>11}{'min':>11}{'median':>11}{'max':>11}"
+        lines = [
+            f"channel {self.channel}: {self.n_events:,} events, sum of weights {self.yield_:.6g}",
+            head,
+            "-" * len(head),
+        ]
+        for r in self.rows:
+            nums = "".join(f"{r[k]:>11.4g}" for k in ("mean", "std", "min", "median", "max"))
+            lines.append(f"{r['feature']:<16}{r['n']:>9,}{nums}")
+        return "\n".join(lines)
 
 
 def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float | str]]:
@@ -51,15 +63,6 @@ def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float | str]]:
             | dict(zip(("mean", "std", "min", "median", "max"), map(float, stats), strict=True))
         )
     return rows
-
-
-def _text(channel: str, n: int, yield_: float, rows: list[dict[str, float | str]]) -> str:
-    head = f"{'feature':<16}{'n':>9}{'mean':>11}{'std':>11}{'min':>11}{'median':>11}{'max':>11}"
-    lines = [f"channel {channel}: {n:,} events, sum of weights {yield_:.6g}", head, "-" * len(head)]
-    for r in rows:
-        nums = "".join(f"{r[k]:>11.4g}" for k in ("mean", "std", "min", "median", "max"))
-        lines.append(f"{r['feature']:<16}{r['n']:>9,}{nums}")
-    return "\n".join(lines)
 
 
 def summarise(path: str | Path, outdir: str | Path | None = None) -> Summary:
@@ -78,14 +81,7 @@ def summarise(path: str | Path, outdir: str | Path | None = None) -> Summary:
     channel = get_channel(meta["channel"])
     columns = feature_columns(table, channel)
     weights = np.asarray(table.weight, dtype=np.float64)
-    rows = _rows(columns)
-    summary = Summary(
-        channel.name,
-        len(table),
-        float(weights.sum()),
-        rows,
-        _text(channel.name, len(table), float(weights.sum()), rows),
-    )
+    summary = Summary(channel.name, len(table), float(weights.sum()), _rows(columns))
     if outdir is not None:
         from evmult.plotting import plot_distributions
 
@@ -101,7 +97,7 @@ def summarise(path: str | Path, outdir: str | Path | None = None) -> Summary:
             )
             images.append(png.name)
         (out / "summary.json").write_text(
-            json.dumps({"metadata": meta, "n_events": len(table), "rows": rows}, indent=1)
+            json.dumps({"metadata": meta, "n_events": len(table), "rows": summary.rows}, indent=1)
         )
         _write_html(out / "summary.html", summary, meta, images)
     return summary
