@@ -12,7 +12,7 @@ from pathlib import Path
 import hist
 import numpy as np
 
-__all__ = ["auto_axis", "plot_distributions"]
+__all__ = ["auto_axis", "plot_comparison", "plot_distributions"]
 
 _DISCRETE_MAX_VALUES = 25
 
@@ -75,6 +75,83 @@ def plot_distributions(
     ax.set_ylabel("normalised")
     ax.legend(fontsize="small")
     mplhep.label.exp_label(exp="evmult", llabel=title, com=13, ax=ax, data=False)
+    path = Path(path)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _density(h: hist.Hist) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised bin contents and their statistical errors."""
+    total = h.values().sum()
+    widths = h.axes[0].widths
+    norm = total * widths if total > 0 else np.ones_like(widths)
+    return h.values() / norm, np.sqrt(h.variances()) / norm
+
+
+def plot_comparison(
+    reference: tuple[np.ndarray, np.ndarray | None],
+    generated: tuple[np.ndarray, np.ndarray | None],
+    name: str,
+    label: str,
+    path: str | Path,
+    *,
+    labels: tuple[str, str] = ("simulation", "generated"),
+    title: str = "Simulation",
+) -> Path:
+    """Reference vs generated distribution of one feature, with a ratio panel.
+
+    Both are normalised to unit area; error bars and the grey band are the statistical
+    uncertainties of the generated and reference histograms. Saved as PNG and PDF.
+
+    Args:
+        reference: (values, weights or None) of the real sample.
+        generated: (values, weights or None) of the generated sample.
+        name: feature name.
+        label: x-axis label.
+        path: output PNG path.
+        labels: legend labels of the two samples.
+        title: the experiment-style label's text.
+
+    Returns:
+        The PNG path.
+    """
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    axis = auto_axis([reference[0], generated[0]], name, label)
+    hists = []
+    for values, weights in (reference, generated):
+        ok = np.isfinite(values)
+        h = hist.Hist(axis, storage=hist.storage.Weight())
+        filled = values[ok].astype(int) if isinstance(axis, hist.axis.Integer) else values[ok]
+        h.fill(filled, weight=None if weights is None else np.asarray(weights)[ok])
+        hists.append(h)
+    (ref, ref_err), (gen, gen_err) = _density(hists[0]), _density(hists[1])
+    edges = axis.edges
+    fig, (ax, rax) = plt.subplots(
+        2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
+    )
+    mplhep.histplot(ref, edges, yerr=ref_err, ax=ax, label=labels[0], histtype="fill", alpha=0.35)
+    mplhep.histplot(
+        gen, edges, yerr=gen_err, ax=ax, label=labels[1], histtype="errorbar", color="k"
+    )
+    ax.set_ylabel("normalised")
+    ax.legend(fontsize="small")
+    mplhep.label.exp_label(exp="evmult", llabel=title, com=13, ax=ax, data=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio, ratio_err, band = gen / ref, gen_err / ref, ref_err / ref
+    rax.stairs(1 + band, edges, baseline=1 - band, fill=True, color="grey", alpha=0.4)
+    mplhep.histplot(ratio, edges, yerr=ratio_err, ax=rax, histtype="errorbar", color="k")
+    rax.axhline(1.0, color="grey", lw=1)
+    rax.set_ylim(0.5, 1.5)
+    rax.set_ylabel(f"{labels[1][:3]}. / {labels[0][:3]}.")
+    rax.set_xlabel(label)
+    ax.set_xlabel("")
     path = Path(path)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
