@@ -37,6 +37,17 @@ def auto_axis(
     return hist.axis.Regular(bins, float(lo), float(hi), name=name, label=label)
 
 
+def _filled(
+    axis: hist.axis.AxisProtocol, values: np.ndarray, weights: np.ndarray | None
+) -> hist.Hist:
+    """A weighted histogram of the finite values (integer axes get integer values)."""
+    ok = np.isfinite(values)
+    h = hist.Hist(axis, storage=hist.storage.Weight())
+    filled = values[ok].astype(int) if isinstance(axis, hist.axis.Integer) else values[ok]
+    h.fill(filled, weight=None if weights is None else np.asarray(weights)[ok])
+    return h
+
+
 def plot_distributions(
     samples: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
     name: str,
@@ -66,11 +77,9 @@ def plot_distributions(
     axis = auto_axis([v for v, _ in samples.values()], name, label)
     fig, ax = plt.subplots(figsize=(6, 5))
     for sample, (values, weights) in samples.items():
-        ok = np.isfinite(values)
-        h = hist.Hist(axis, storage=hist.storage.Weight())
-        filled = values[ok].astype(int) if isinstance(axis, hist.axis.Integer) else values[ok]
-        h.fill(filled, weight=None if weights is None else weights[ok])
-        mplhep.histplot(h, ax=ax, density=True, yerr=True, label=f"{sample} ({ok.sum():,})")
+        h = _filled(axis, values, weights)
+        n = int(np.isfinite(values).sum())
+        mplhep.histplot(h, ax=ax, density=True, yerr=True, label=f"{sample} ({n:,})")
     ax.set_xlabel(label)
     ax.set_ylabel("normalised")
     ax.legend(fontsize="small")
@@ -124,13 +133,7 @@ def plot_comparison(
     import mplhep
 
     axis = auto_axis([reference[0], generated[0]], name, label)
-    hists = []
-    for values, weights in (reference, generated):
-        ok = np.isfinite(values)
-        h = hist.Hist(axis, storage=hist.storage.Weight())
-        filled = values[ok].astype(int) if isinstance(axis, hist.axis.Integer) else values[ok]
-        h.fill(filled, weight=None if weights is None else np.asarray(weights)[ok])
-        hists.append(h)
+    hists = [_filled(axis, values, weights) for values, weights in (reference, generated)]
     (ref, ref_err), (gen, gen_err) = _density(hists[0]), _density(hists[1])
     edges = axis.edges
     fig, (ax, rax) = plt.subplots(
