@@ -18,9 +18,9 @@ import awkward as ak
 import numpy as np
 
 from evmult.channels import Channel
-from evmult.physics import channel_masses
+from evmult.physics import channel_masses, objects_of, system
 
-__all__ = ["FEATURE_LABELS", "feature_columns", "feature_label"]
+__all__ = ["FEATURE_LABELS", "derived_columns", "feature_columns", "feature_label"]
 
 FEATURE_LABELS = {
     "pt": r"$p_{T}$ [GeV]",
@@ -77,11 +77,56 @@ def feature_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
     return cols
 
 
+def derived_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
+    """Quantities a generator must get right through correlations, not marginals.
+
+    From the objects of the channel's first resonance (e.g. the lepton pair of ``zll``,
+    the K π π of ``dplus``): the pT of their summed system (``sys_pt``) and the ΔR and
+    |Δφ| of the two leading ones (``dR_12``, ``dphi_12``). NaN where the event has
+    fewer than two such objects.
+
+    Args:
+        table: an event table of ``channel``.
+        channel: its channel definition.
+
+    Returns:
+        Column name -> float64 array of length ``len(table)``; empty for a channel
+        without resonances.
+    """
+    if not channel.resonances:
+        return {}
+    objects = objects_of(table, channel.resonances[0].objects)
+    objects = objects[ak.argsort(objects.pt, axis=1, ascending=False)]
+    two = ak.num(objects) >= 2
+    pair = ak.pad_none(objects, 2, axis=1)
+    first, second = pair[:, 0], pair[:, 1]
+
+    def column(values: ak.Array) -> np.ndarray:
+        return np.where(ak.to_numpy(two), ak.to_numpy(ak.fill_none(values, np.nan)), np.nan)
+
+    return {
+        "sys_pt": column(system(objects).pt).astype(np.float64),
+        "dR_12": column(first.deltaR(second)).astype(np.float64),
+        "dphi_12": np.abs(column(first.deltaphi(second))).astype(np.float64),
+    }
+
+
+_DERIVED_LABELS = {
+    "sys_pt": "$p_{{T}}$ of the {objects} system [GeV]",
+    "dR_12": r"$\Delta R$ of the leading {objects} pair",
+    "dphi_12": r"$|\Delta\phi|$ of the leading {objects} pair",
+}
+
+
 def feature_label(name: str, channel: Channel) -> str:
     """An axis label for a feature column."""
     for r in channel.resonances:
         if r.name == name:
             return r.label
+    if name in _DERIVED_LABELS and channel.resonances:
+        objects = channel.resonances[0].objects
+        what = "lepton" if set(objects) <= set(channel.leptons) else "/".join(objects)
+        return _DERIVED_LABELS[name].format(objects=what)
     if name == "nJet":
         return "number of jets"
     obj, _, field = name.rpartition("_")

@@ -12,7 +12,7 @@ from pathlib import Path
 import hist
 import numpy as np
 
-__all__ = ["auto_axis", "plot_comparison", "plot_distributions"]
+__all__ = ["auto_axis", "plot_comparison", "plot_correlations", "plot_distributions"]
 
 _DISCRETE_MAX_VALUES = 25
 
@@ -107,12 +107,15 @@ def plot_comparison(
     path: str | Path,
     *,
     labels: tuple[str, str] = ("simulation", "generated"),
+    others: Mapping[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
     title: str = "Simulation",
+    bins: int = 50,
 ) -> Path:
     """Reference vs generated distribution of one feature, with a ratio panel.
 
     Both are normalised to unit area; error bars and the grey band are the statistical
     uncertainties of the generated and reference histograms. Saved as PNG and PDF.
+    Further samples (e.g. the training events) are drawn as lines in the upper panel.
 
     Args:
         reference: (values, weights or None) of the real sample.
@@ -121,7 +124,9 @@ def plot_comparison(
         label: x-axis label.
         path: output PNG path.
         labels: legend labels of the two samples.
+        others: label -> (values, weights or None) of further samples to overlay.
         title: the experiment-style label's text.
+        bins: bins of a continuous feature (e.g. more for a narrow mass peak).
 
     Returns:
         The PNG path.
@@ -132,7 +137,8 @@ def plot_comparison(
     import matplotlib.pyplot as plt
     import mplhep
 
-    axis = auto_axis([reference[0], generated[0]], name, label)
+    others = dict(others or {})
+    axis = auto_axis([reference[0], generated[0]], name, label, bins=bins)
     hists = [_filled(axis, values, weights) for values, weights in (reference, generated)]
     (ref, ref_err), (gen, gen_err) = _density(hists[0]), _density(hists[1])
     edges = axis.edges
@@ -143,11 +149,16 @@ def plot_comparison(
     mplhep.histplot(
         gen, edges, yerr=gen_err, ax=ax, label=labels[1], histtype="errorbar", color="k"
     )
+    for other, (values, weights) in others.items():
+        density, _ = _density(_filled(axis, values, weights))
+        mplhep.histplot(density, edges, ax=ax, label=other, histtype="step", ls="--")
     ax.set_ylabel("normalised")
     ax.legend(fontsize="small")
     mplhep.label.exp_label(exp="evmult", llabel=title, com=13, ax=ax, data=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio, ratio_err, band = gen / ref, gen_err / ref, ref_err / ref
+        ratio = np.where(ref > 0, gen / ref, np.nan)
+        ratio_err = np.where(ref > 0, gen_err / ref, 0.0)
+        band = np.where(ref > 0, ref_err / ref, 0.0)
     rax.stairs(1 + band, edges, baseline=1 - band, fill=True, color="grey", alpha=0.4)
     mplhep.histplot(ratio, edges, yerr=ratio_err, ax=rax, histtype="errorbar", color="k")
     rax.axhline(1.0, color="grey", lw=1)
@@ -158,5 +169,56 @@ def plot_comparison(
     path = Path(path)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_correlations(
+    reference: np.ndarray,
+    generated: np.ndarray,
+    names: Sequence[str],
+    path: str | Path,
+    *,
+    labels: tuple[str, str] = ("simulation", "generated"),
+    method: str = "Pearson",
+) -> Path:
+    """Correlation matrices of the reference and the generated sample and their
+    difference, side by side. Saved as PNG and PDF.
+
+    Args:
+        reference: correlation matrix of the real sample (k × k).
+        generated: correlation matrix of the generated sample (k × k).
+        names: the k feature names.
+        path: output PNG path.
+        labels: titles of the first two panels.
+        method: the correlation's name for the titles.
+
+    Returns:
+        The PNG path.
+    """
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(names)
+    diff = generated - reference
+    limit = max(float(np.abs(diff).max()), 0.05)
+    size = max(4.0, 0.32 * k + 1.5)
+    fig, axes = plt.subplots(1, 3, figsize=(3 * size + 1.5, size), constrained_layout=True)
+    panels = (
+        (reference, f"{method}: {labels[0]}", 1.0),
+        (generated, f"{method}: {labels[1]}", 1.0),
+        (diff, f"{labels[1]} − {labels[0]}", limit),
+    )
+    for ax, (matrix, title, vmax) in zip(axes, panels, strict=True):
+        image = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        ax.set_title(title, fontsize="medium")
+        ax.set_xticks(range(k), names, rotation=90, fontsize="x-small")
+        ax.set_yticks(range(k), names, fontsize="x-small")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
     return path

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ import vector
 
 from evmult.errors import InputError
 
-__all__ = ["atomic_path", "read_table", "table_metadata", "write_table"]
+__all__ = ["atomic_directory", "atomic_path", "read_table", "table_metadata", "write_table"]
 
 vector.register_awkward()
 
@@ -64,6 +65,45 @@ def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory beside ``path``; it becomes ``path`` only on success.
+
+    An existing ``path`` is replaced (with ``force``) only once the new content is
+    complete; a failure or Ctrl-C inside the block removes the temporary directory and
+    leaves any old ``path`` untouched.
+
+    Args:
+        path: the final directory.
+        force: replace an existing, non-empty directory.
+
+    Raises:
+        InputError: if ``path`` is a file, or a non-empty directory and ``force`` is
+            false.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        msg = f"{path}: exists and is not a directory"
+        raise InputError(msg)
+    if path.is_dir() and any(path.iterdir()) and not force:
+        msg = f"{path}: exists and is not empty; pass --force (force=True) to replace it"
+        raise InputError(msg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            path.replace(old / path.name)
+        tmp.replace(path)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

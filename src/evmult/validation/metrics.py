@@ -172,7 +172,9 @@ def c2st(
     """Train a gradient-boosted classifier to tell ``real`` from ``generated``.
 
     scikit-learn's ``HistGradientBoostingClassifier`` handles NaN (absent objects)
-    natively. Weights are normalised so both classes carry the same total weight.
+    natively. Weights are normalised so both classes carry the same total weight; pass
+    samples of equal size (and uniform weights) where possible, as the classifier fits
+    far faster without per-event weights.
 
     Args:
         real: shape (n, k).
@@ -199,15 +201,19 @@ def c2st(
         else np.asarray(generated_weights, float)
     )
     w = np.r_[wr / wr.sum(), wg / wg.sum()] * len(x) / 2
+    # equal weights are left out: weighted binning makes the fit ~20× slower
+    uniform = np.allclose(w, w[0])
     aucs = []
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in split.split(x, y):
         clf = HistGradientBoostingClassifier(
             max_iter=max_iter, random_state=seed, early_stopping=True
         )
-        clf.fit(x[train], y[train], sample_weight=w[train])
+        clf.fit(x[train], y[train], sample_weight=None if uniform else w[train])
         score = clf.predict_proba(x[test])[:, 1]
-        aucs.append(float(roc_auc_score(y[test], score, sample_weight=w[test])))
+        aucs.append(
+            float(roc_auc_score(y[test], score, sample_weight=None if uniform else w[test]))
+        )
     return C2STResult(float(np.mean(aucs)), float(np.std(aucs)), tuple(aucs))
 
 

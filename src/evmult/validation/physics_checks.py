@@ -7,6 +7,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import awkward as ak
@@ -30,7 +31,9 @@ def physicality(
     """Fractions of events whose objects are physically valid.
 
     Checks: every pT > 0; E ≥ |p| (m² ≥ 0); collections pT-ordered; φ in (−π, π];
-    |η| within the largest |η| of the same collection in ``reference`` (when given);
+    |η| within the acceptance of the same collection in ``reference`` (when given): its
+    largest |η| rounded up to 0.1, as detector edges lie at round values (2.4, 2.5, 4.7)
+    and a finite sample's largest |η| falls just short of them;
     integer, non-negative ``nJet``.
 
     Returns:
@@ -50,7 +53,7 @@ def physicality(
         ok["phi_range"] &= ak.to_numpy(ak.all((obj.phi > -np.pi) & (obj.phi <= np.pi), axis=1))
         if reference is not None:
             ref = _objects(reference, channel)[name]
-            eta_max = float(ak.max(abs(ref.eta), axis=None) or 0.0)
+            eta_max = math.ceil(10 * float(ak.max(abs(ref.eta), axis=None) or 0.0)) / 10
             ok["eta_acceptance"] &= ak.to_numpy(ak.all(abs(obj.eta) <= eta_max, axis=1))
     if "nJet" in ak.fields(table):
         njet = ak.to_numpy(table.nJet).astype(np.float64)
