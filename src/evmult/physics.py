@@ -32,7 +32,7 @@ def objects_of(table: ak.Array, collections: tuple[str, ...]) -> ak.Array:
             continue
         obj = table[name]
         if obj.ndim == 1:  # a single particle record per event
-            obj = ak.singletons(obj)
+            obj = ak.unflatten(obj, np.ones(len(obj), dtype=np.int64))
         parts.append(obj[["pt", "eta", "phi", "mass"]])
     merged = ak.concatenate(parts, axis=1)
     return ak.with_name(merged, "Momentum4D")

@@ -21,7 +21,9 @@ __all__ = ["PeakFit", "fit_peak", "holes_fraction", "physicality"]
 
 def _objects(table: ak.Array, channel: Channel) -> dict[str, ak.Array]:
     out = {c: table[c] for c in channel.collections if c in ak.fields(table)}
-    out |= {p: ak.singletons(table[p]) for p in channel.particles}
+    out |= {
+        p: ak.unflatten(table[p], np.ones(len(table), dtype=np.int64)) for p in channel.particles
+    }
     return out
 
 
