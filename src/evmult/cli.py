@@ -97,6 +97,66 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 2 if args.fail_on_flag and report.flags else 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from evmult.models import DEFAULT_MODEL, MODELS
+
+    for name, family in MODELS.items():
+        doc = (family.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:12s} {doc}" + ("  [default]" if name == DEFAULT_MODEL else ""))
+        print(
+            " " * 13 + "settings: " + ", ".join(f.name for f in dataclasses.fields(family.Config))
+        )
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from evmult.multiply import fit
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        msg = f"{out}: exists; pass --force to overwrite"
+        raise EvmultError(msg)
+    settings = dict(args.set)
+    for key, value in (
+        ("train.epochs", args.epochs),
+        ("train.device", args.device),
+        ("train.amp", args.amp or None),
+    ):
+        if value is not None:
+            settings[key] = value
+    model = fit(args.table, model=args.model, seed=args.seed, progress=not args.quiet, **settings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out, force=args.force)
+    runs = {k: v for k, v in model.info.items() if isinstance(v, dict) and "seconds" in v}
+    timing = ", ".join(
+        f"{k} {v['epochs_run']} epochs {v['seconds']:.0f} s on {v['device']}"
+        for k, v in runs.items()
+    )
+    print(
+        f"{model.name} on {model.info['n_train']:,} {model.info['channel']} events ({timing}) -> {out}"
+    )
+    return 0
+
+
+def _cmd_multiply(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from evmult.multiply import load_model, multiply
+    from evmult.table import write_table
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        msg = f"{out}: exists; pass --force to overwrite"
+        raise EvmultError(msg)
+    model = load_model(args.model)
+    table = multiply(model, factor=args.factor, n=args.n, seed=args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_table(table, out, force=args.force)
+    total = float(np.sum(table.weight))
+    print(f"{len(table):,} {model.info['channel']} events, sum of weights {total:.6g} -> {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evmult`` command."""
     from evmult.coffea import EXECUTORS
@@ -168,6 +228,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-flag", action="store_true", help="exit with status 2 if any metric is flagged"
     )
     va.set_defaults(func=_cmd_validate)
+
+    tr = sub.add_parser(
+        "train",
+        help="learn a channel's events from an event table (writes a model file)",
+        description="Fit a generator to an event table. The model file holds the weights, "
+        "the encoding, the channel and the provenance; loading it runs no code.",
+    )
+    tr.add_argument("table", help="training event table (parquet from `evmult extract`)")
+    tr.add_argument("-o", "--output", required=True, help="output MODEL file (e.g. zll.evmult)")
+    tr.add_argument(
+        "--model", default="flow-vae", help="model family (default flow-vae; see `evmult models`)"
+    )
+    tr.add_argument("--epochs", type=int, help="maximum training epochs")
+    tr.add_argument("--seed", type=int, default=0, help="training seed")
+    tr.add_argument("--device", help="auto (default), cpu or cuda[:i]")
+    tr.add_argument("--amp", action="store_true", help="bfloat16 mixed precision")
+    tr.add_argument(
+        "--set",
+        type=_parse_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model setting, e.g. latent=8 or train.lr=5e-4 (repeatable)",
+    )
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--force", action="store_true", help="overwrite the output")
+    tr.set_defaults(func=_cmd_train)
+
+    mu = sub.add_parser(
+        "multiply",
+        help="generate events from a model file (weights keep the training yield)",
+    )
+    mu.add_argument("model", help="model file from `evmult train`")
+    size = mu.add_mutually_exclusive_group(required=True)
+    size.add_argument("--factor", type=float, help="generate FACTOR x the training events")
+    size.add_argument("--n", type=int, help="generate N events")
+    mu.add_argument("-o", "--output", required=True, help="output OUT.parquet")
+    mu.add_argument("--seed", type=int, default=0, help="generation seed")
+    mu.add_argument("--force", action="store_true", help="overwrite the output")
+    mu.set_defaults(func=_cmd_multiply)
+
+    mo = sub.add_parser("models", help="list the model families")
+    mo.set_defaults(func=_cmd_models)
     return parser
 
 

@@ -472,6 +472,10 @@ class Encoding:
         """Rebuild an encoding from :meth:`state`."""
         data = dict(state)
         data["columns"] = [Column(**c) for c in data["columns"]]
+        # JSON has no NaN: columns of objects absent from every event come back as null
+        data["constants"] = {
+            k: math.nan if v is None else float(v) for k, v in data["constants"].items()
+        }
         return cls(**data)
 
 

@@ -1,0 +1,281 @@
+"""What every evmult generator shares: the interface, weights, seeds and model files.
+
+A generator learns one channel's event table and samples new events of that table's
+schema. Subclasses implement :meth:`Generator._fit_matrix` and
+:meth:`Generator._sample_matrix` on the encoded matrix (see :mod:`evmult.encoding`);
+this base class does the encoding, the yields and the file format.
+
+Model files are safetensors files: tensors plus one JSON header in the safetensors
+metadata (model name, configuration, encoding state, channel, provenance). Loading
+executes no code from the file (no pickle).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import awkward as ak
+import numpy as np
+import torch
+
+from evmult._version import __version__
+from evmult.encoding import Encoding
+from evmult.errors import EvmultError, InputError
+from evmult.table import atomic_path, table_metadata
+
+__all__ = ["FORMAT_VERSION", "Generator", "ModelFileError", "TrainingError", "pick_device"]
+
+FORMAT_VERSION = 1
+"""Version of the model-file layout; bumped when it changes incompatibly."""
+
+
+class ModelFileError(InputError):
+    """A model file is missing, corrupt or of another format."""
+
+
+class TrainingError(EvmultError):
+    """Training failed (e.g. a non-finite loss)."""
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """The torch device to train on: ``"auto"`` takes CUDA when present, else the CPU.
+
+    Raises:
+        InputError: if a CUDA device is asked for and none is available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        msg = f"device {device!r} requested but torch sees no CUDA device"
+        raise InputError(msg)
+    return dev
+
+
+def _weights(table: ak.Array) -> np.ndarray:
+    w = ak.to_numpy(table.weight).astype(np.float64) if "weight" in ak.fields(table) else None
+    if w is None:
+        return np.ones(len(table))
+    if not np.all(np.isfinite(w)):
+        msg = f"event {int(np.argmax(~np.isfinite(w)))} has a non-finite weight"
+        raise InputError(msg)
+    return w
+
+
+class Generator(ABC):
+    """Base class of evmult's generators: ``fit(table)``, ``sample(n, seed)``,
+    ``save(path)``, ``load(path)``.
+
+    Attributes:
+        name: registry name of the model family (e.g. ``"flow-vae"``).
+        config: the family's configuration dataclass.
+        encoding: the fitted :class:`~evmult.encoding.Encoding` (after :meth:`fit`).
+        info: provenance and training record (sources, event counts, seed, versions,
+            losses, timings), saved with the model.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any | None = None, **overrides: Any) -> None:
+        base = config if config is not None else self.Config()
+        self.config = dataclasses.replace(base, **overrides)
+        self.encoding: Encoding | None = None
+        self.info: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ public
+    def fit(self, table: ak.Array, *, seed: int = 0, progress: bool = False) -> Generator:
+        """Learn the events of ``table`` (an event table of one channel).
+
+        Args:
+            table: the training events, with ``attrs["evmult"]`` metadata naming the
+                channel (as written by ``evmult extract``).
+            seed: seed of every random choice in training.
+            progress: show a progress bar with the losses.
+
+        Returns:
+            ``self``.
+        """
+        meta = table_metadata(table)
+        channel = meta.get("channel")
+        if not channel:
+            msg = "the training table names no channel (attrs['evmult']['channel'])"
+            raise InputError(msg)
+        if len(table) < 2:
+            msg = f"cannot train on {len(table)} events"
+            raise InputError(msg)
+        weights = _weights(table)
+        self.encoding = Encoding.fit(table, channel, **self._encoding_options())
+        rng = np.random.default_rng(seed)
+        x = self.encoding.transform(table, rng=rng)
+        torch.manual_seed(seed)
+        self.info = {
+            "channel": channel,
+            "n_train": len(table),
+            "train_yield": float(weights.sum()),
+            "seed": seed,
+            "sources": meta.get("sources", []),
+            "selection_options": meta.get("options", {}),
+            "versions": _versions(),
+        }
+        self.info |= self._fit_matrix(x, weights, seed=seed, progress=progress)
+        return self
+
+    def sample(self, n: int, *, seed: int = 0, yield_: float | None = None) -> ak.Array:
+        """Generate ``n`` events as an event table of the training schema.
+
+        Args:
+            n: number of events.
+            seed: the same seed gives the same events.
+            yield_: total weight of the ``n`` events; by default the training
+                sample's sum of weights (so a ×k sample keeps the yield).
+
+        Returns:
+            The events; every weight is ``yield_ / n``; ``attrs["evmult"]`` holds the
+            channel and the generation record.
+        """
+        encoding = self._fitted()
+        if n < 0:
+            msg = f"cannot sample {n} events"
+            raise ValueError(msg)
+        x = self._sample_matrix(n, seed=seed)
+        table = encoding.inverse(x, rng=np.random.default_rng([seed, 1]))
+        total = self.info["train_yield"] if yield_ is None else yield_
+        table = ak.with_field(table, np.full(n, total / n if n else 0.0), "weight")
+        meta = {
+            "channel": encoding.channel,
+            "generated": {"model": self.name, "seed": seed, "n": n, "yield": total},
+            "sources": self.info.get("sources", []),
+            "evmult_version": __version__,
+        }
+        return ak.Array(table, attrs={"evmult": meta})
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the model to one safetensors file (atomically).
+
+        Args:
+            path: output file, conventionally ``*.evmult``.
+            force: overwrite an existing file.
+        """
+        from safetensors.torch import save_file
+
+        encoding = self._fitted()
+        header = {
+            "format_version": FORMAT_VERSION,
+            "model": self.name,
+            "config": dataclasses.asdict(self.config),
+            "encoding": encoding.state(),
+            "info": self.info,
+        }
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self._tensors().items()}
+        with atomic_path(path, force=force) as tmp:
+            save_file(tensors, str(tmp), metadata={"evmult": json.dumps(_finite(header))})
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Generator:
+        """Read a model written by :meth:`save` (any registered family)."""
+        from evmult.models import MODELS
+
+        header, tensors = _read(path)
+        name = header.get("model")
+        family = MODELS.get(name) if cls is Generator else cls
+        if family is None or family.name != name:
+            msg = f"{path}: holds a {name!r} model, not {getattr(cls, 'name', 'a known one')}"
+            raise ModelFileError(msg)
+        model = family(family.Config(**header["config"]))
+        model.encoding = Encoding.from_state(header["encoding"])
+        model.info = header["info"]
+        try:
+            model._load_tensors(tensors)
+        except (RuntimeError, KeyError) as err:
+            msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
+            raise ModelFileError(msg) from None
+        return model
+
+    # ------------------------------------------------------------------ for subclasses
+    def _encoding_options(self) -> dict[str, Any]:
+        return {"resonance_coordinate": getattr(self.config, "resonance_coordinate", True)}
+
+    @abstractmethod
+    def _fit_matrix(
+        self, x: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
+    ) -> dict[str, Any]:
+        """Learn the encoded matrix; return a training record for :attr:`info`."""
+
+    @abstractmethod
+    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+        """``n`` encoded events (float32, n × features)."""
+
+    @abstractmethod
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        """Everything learned, as named tensors."""
+
+    @abstractmethod
+    def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`_tensors` returned."""
+
+    def _fitted(self) -> Encoding:
+        if self.encoding is None:
+            msg = f"this {self.name} model is not fitted yet; call fit(table) first"
+            raise EvmultError(msg)
+        return self.encoding
+
+
+def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: no such model file"
+        raise ModelFileError(msg)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        msg = f"{path}: not a readable evmult model file ({err})"
+        raise ModelFileError(msg) from None
+    if "evmult" not in meta:
+        msg = f"{path}: a safetensors file without an evmult header"
+        raise ModelFileError(msg)
+    header = json.loads(meta["evmult"])
+    if header.get("format_version") != FORMAT_VERSION:
+        msg = (
+            f"{path}: model-file format {header.get('format_version')}, this evmult "
+            f"reads {FORMAT_VERSION}"
+        )
+        raise ModelFileError(msg)
+    return header, tensors
+
+
+def _finite(value: Any) -> Any:
+    """JSON without NaN/inf (they become null)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _versions() -> dict[str, str]:
+    import awkward
+    import zuko
+
+    return {
+        "evmult": __version__,
+        "torch": torch.__version__,
+        "zuko": zuko.__version__,
+        "awkward": awkward.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,177 @@
+"""The training loop the torch generators share: AdamW, cosine learning rate, early
+stopping on a validation split, seeded, NaN-refusing, with a progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from evmult.models.base import TrainingError, pick_device
+
+__all__ = ["TrainSettings", "autocast", "train"]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train.
+
+    Args:
+        epochs: maximum number of passes over the training split.
+        batch_size: events per step.
+        lr: peak learning rate (AdamW), annealed to 0 on a cosine over ``epochs``.
+        weight_decay: AdamW weight decay.
+        patience: stop after this many epochs without a better validation loss.
+        val_fraction: share of the events held out for early stopping.
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:i]"``.
+        amp: mixed precision (bfloat16 autocast) in the forward pass.
+    """
+
+    epochs: int = 100
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 10
+    val_fraction: float = 0.1
+    device: str = "auto"
+    amp: bool = False
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
+    """bfloat16 autocast on ``device`` when ``enabled`` (CPU and CUDA both support it)."""
+    if not enabled:
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+        yield
+
+
+def train(
+    module: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: np.ndarray,
+    weights: np.ndarray,
+    settings: TrainSettings,
+    *,
+    seed: int,
+    progress: bool = False,
+    label: str = "training",
+) -> dict[str, Any]:
+    """Minimise ``loss_fn(batch, batch_weights)`` over ``x``; keep the best state.
+
+    Args:
+        module: the model (moved to the chosen device, left in eval mode on the CPU).
+        loss_fn: mean loss of a batch, given its per-event weights (mean 1).
+        x: encoded events (float32).
+        weights: event weights (non-negative; normalised to mean 1).
+        settings: the :class:`TrainSettings`.
+        seed: seed of the split, the shuffling and the initial state.
+        progress: show a tqdm bar with the losses.
+        label: the progress bar's description.
+
+    Returns:
+        The training record: epochs run, best epoch, losses per epoch, seconds, device.
+
+    Raises:
+        TrainingError: if a loss becomes NaN or infinite.
+    """
+    from tqdm.auto import tqdm
+
+    device = pick_device(settings.device)
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x)
+    perm = torch.randperm(n, generator=gen)
+    n_val = max(1, round(settings.val_fraction * n)) if n > 10 else 0
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    w = np.asarray(weights, np.float64)
+    w = w / w.mean() if w.mean() > 0 else np.ones_like(w)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    wt = torch.as_tensor(w, dtype=torch.float32)
+    x_train, w_train = xt[train_idx].to(device), wt[train_idx].to(device)
+    x_val, w_val = xt[val_idx].to(device), wt[val_idx].to(device)
+    module.to(device)
+    opt = torch.optim.AdamW(module.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    steps_per_epoch = math.ceil(len(train_idx) / settings.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch, pct_start=0.05
+    )
+    best, best_state, best_epoch, since = math.inf, None, 0, 0
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    bar = tqdm(range(settings.epochs), desc=label, disable=not progress, leave=False)
+    for epoch in bar:
+        module.train()
+        order = torch.randperm(len(train_idx), generator=gen).to(device)
+        total = 0.0
+        for b in range(steps_per_epoch):
+            idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
+            with autocast(device, settings.amp):
+                loss = loss_fn(x_train[idx], w_train[idx])
+            if not torch.isfinite(loss):
+                msg = (
+                    f"{label}: the loss became {loss.item()} at epoch {epoch + 1}, batch "
+                    f"{b + 1}; lower the learning rate (now {settings.lr:g}) or check the "
+                    "input for extreme values"
+                )
+                raise TrainingError(msg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 10.0)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        train_loss = total / max(len(train_idx), 1)
+        val_loss = _evaluate(module, loss_fn, x_val, w_val, device, settings)
+        history.append({"train": train_loss, "val": val_loss})
+        bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
+        score = val_loss if n_val else train_loss
+        if score < best - 1e-5:
+            best, best_epoch, since = score, epoch, 0
+            best_state = copy.deepcopy(module.state_dict())
+        else:
+            since += 1
+            if since >= settings.patience:
+                break
+    bar.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.to("cpu").eval()
+    return {
+        "epochs_run": len(history),
+        "best_epoch": best_epoch + 1,
+        "best_val_loss": best,
+        "history": history,
+        "seconds": time.perf_counter() - start,
+        "device": str(device),
+    }
+
+
+@torch.no_grad()
+def _evaluate(
+    module: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    w: torch.Tensor,
+    device: torch.device,
+    settings: TrainSettings,
+) -> float:
+    if len(x) == 0:
+        return math.nan
+    module.eval()
+    total = 0.0
+    for b in range(0, len(x), 4096):
+        with autocast(device, settings.amp):
+            total += loss_fn(x[b : b + 4096], w[b : b + 4096]).item() * len(x[b : b + 4096])
+    value = total / len(x)
+    if not math.isfinite(value):
+        msg = f"the validation loss became {value}; lower the learning rate"
+        raise TrainingError(msg)
+    return value

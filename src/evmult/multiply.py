@@ -1,0 +1,139 @@
+"""The user-facing pipeline: fit a generator to an event table, multiply it.
+
+Example:
+    >>> from evmult.multiply import fit, multiply
+    >>> model = fit("zll.parquet", seed=1)  # doctest: +SKIP
+    >>> more = multiply(model, factor=10, seed=2)  # 10x the events, same yield  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+
+from evmult.errors import InputError
+from evmult.models import DEFAULT_MODEL, MODELS, Generator
+from evmult.table import read_table
+
+__all__ = ["apply_overrides", "fit", "load_model", "multiply"]
+
+
+def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of a (frozen, nested) config dataclass with ``key`` or ``outer.inner``
+    fields replaced; string values are parsed as JSON where they can be.
+
+    Raises:
+        InputError: for a field the configuration does not have.
+    """
+    updates: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    names = {f.name for f in dataclasses.fields(config)}
+    for key, value in overrides.items():
+        outer, _, inner = key.partition(".")
+        if outer not in names:
+            msg = f"unknown setting {key!r}; known: {', '.join(sorted(names))}"
+            raise InputError(msg)
+        parsed = _parse(value)
+        if inner:
+            nested.setdefault(outer, {})[inner] = parsed
+        else:
+            updates[outer] = tuple(parsed) if isinstance(parsed, list) else parsed
+    for outer, values in nested.items():
+        updates[outer] = apply_overrides(getattr(config, outer), values)
+    try:
+        return dataclasses.replace(config, **updates)
+    except (TypeError, ValueError) as err:
+        msg = f"invalid settings {overrides}: {err}"
+        raise InputError(msg) from None
+
+
+def _parse(value: Any) -> Any:
+    """JSON where a string is valid JSON (``8``, ``[64, 64]``, ``true``), else as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _table(table: ak.Array | str | Path) -> ak.Array:
+    if isinstance(table, ak.Array):
+        return table
+    path = Path(table)
+    if not path.is_file():
+        msg = f"{path}: no such event table"
+        raise InputError(msg)
+    return read_table(path)
+
+
+def fit(
+    table: ak.Array | str | Path,
+    *,
+    model: str = DEFAULT_MODEL,
+    seed: int = 0,
+    progress: bool = False,
+    **settings: Any,
+) -> Generator:
+    """Fit a generator to an event table.
+
+    Args:
+        table: an event table (``evmult extract`` output) or its path.
+        model: model family (see :data:`evmult.models.MODELS`).
+        seed: training seed.
+        progress: show progress bars.
+        **settings: configuration fields of the family, ``train.epochs`` style keys
+            given as ``{"train.epochs": 50}``.
+
+    Returns:
+        The fitted generator.
+    """
+    if model not in MODELS:
+        msg = f"unknown model {model!r}; known: {', '.join(MODELS)}"
+        raise InputError(msg)
+    family = MODELS[model]
+    config = apply_overrides(family.Config(), settings)
+    return family(config).fit(_table(table), seed=seed, progress=progress)
+
+
+def load_model(path: str | Path) -> Generator:
+    """Load a model file written by ``Generator.save`` / ``evmult train``."""
+    return Generator.load(path)
+
+
+def multiply(
+    model: Generator | str | Path,
+    *,
+    factor: float | None = None,
+    n: int | None = None,
+    seed: int = 0,
+) -> ak.Array:
+    """Generate ``factor`` × the training events (or exactly ``n``), keeping the yield.
+
+    Args:
+        model: a fitted generator or a model file.
+        factor: how many times the training sample's event count to generate.
+        n: the number of events (instead of ``factor``).
+        seed: the same seed gives the same events.
+
+    Returns:
+        An event table whose weights sum to the training sample's sum of weights.
+    """
+    gen = model if isinstance(model, Generator) else load_model(model)
+    if (factor is None) == (n is None):
+        msg = "give exactly one of factor and n"
+        raise InputError(msg)
+    if n is None:
+        assert factor is not None
+        if factor <= 0:
+            msg = f"factor must be positive, got {factor}"
+            raise InputError(msg)
+        n = round(factor * gen.info["n_train"])
+    if n <= 0:
+        msg = f"the number of events must be positive, got {n}"
+        raise InputError(msg)
+    return gen.sample(n, seed=seed)

@@ -1,0 +1,156 @@
+"""The generator contract, for every model family: fit, sample, seeds, files, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import torch
+from conftest import DEMO_SAMPLE
+
+from evmult.cli import main
+from evmult.coffea import extract
+from evmult.errors import InputError
+from evmult.models import DEFAULT_MODEL, MODELS, Generator, ModelFileError, TrainingError
+from evmult.multiply import apply_overrides, fit, multiply
+from evmult.table import read_table, write_table
+from evmult.validation import physicality
+
+QUICK = {
+    "flow-vae": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (32,),
+        "train.epochs": 2,
+        "prior_train.epochs": 2,
+    },
+    "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2},
+    "smearing": {},
+}
+
+
+@pytest.fixture(scope="module")
+def zll() -> ak.Array:
+    return extract([DEMO_SAMPLE], "zll")[:3000]
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def fitted(request: pytest.FixtureRequest, zll: ak.Array) -> Generator:
+    return fit(zll, model=request.param, seed=1, **QUICK[request.param])
+
+
+def test_every_family_is_quick_tested() -> None:
+    assert set(QUICK) == set(MODELS)
+    assert DEFAULT_MODEL == "flow-vae"  # the CLI's --model default names it literally
+
+
+def test_samples_have_the_table_schema_and_keep_the_yield(fitted: Generator, zll: ak.Array) -> None:
+    events = fitted.sample(5_000, seed=3)
+    assert len(events) == 5_000
+    assert set(ak.fields(events)) == set(ak.fields(zll))
+    assert events.attrs["evmult"]["channel"] == "zll"
+    assert float(ak.sum(events.weight)) == pytest.approx(float(ak.sum(zll.weight)))
+    checks = physicality(events, fitted._fitted()._channel)
+    assert checks["phi_range"] == 1.0
+    assert checks["pt_positive"] == 1.0
+    assert checks["counts_valid"] == 1.0
+    assert ak.all(ak.num(events.Muon) + ak.num(events.Electron) == 2)
+
+
+def test_seeds_reproduce(fitted: Generator) -> None:
+    a, b, c = fitted.sample(700, seed=4), fitted.sample(700, seed=4), fitted.sample(700, seed=5)
+    assert ak.array_equal(a, b)
+    assert not ak.array_equal(a, c)
+
+
+def test_save_and_load_give_identical_samples(fitted: Generator, tmp_path: Path) -> None:
+    path = fitted.save(tmp_path / "m.evmult")
+    again = Generator.load(path)
+    assert type(again) is type(fitted)
+    assert again.config == fitted.config
+    assert ak.array_equal(fitted.sample(500, seed=6), again.sample(500, seed=6))
+    with pytest.raises(InputError, match="exists"):
+        fitted.save(path)
+
+
+def test_training_is_deterministic_on_cpu(zll: ak.Array) -> None:
+    a = fit(zll, model="flow-vae", seed=7, **QUICK["flow-vae"])
+    b = fit(zll, model="flow-vae", seed=7, **QUICK["flow-vae"])
+    for (k, x), (_, y) in zip(a._tensors().items(), b._tensors().items(), strict=True):
+        assert torch.equal(x, y), k
+
+
+def test_every_parameter_learns(zll: ak.Array) -> None:
+    model = fit(zll, model="flow-vae", seed=2, **QUICK["flow-vae"])
+    module = model.module
+    assert module is not None
+    x = torch.as_tensor(model._fitted().transform(zll[:256], rng=np.random.default_rng(0)))
+    module.train()
+    module.loss(x, torch.ones(len(x))).backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None, name
+        assert torch.any(p.grad != 0), name
+
+
+def test_amp_and_device_paths_run_on_cpu(zll: ak.Array) -> None:
+    model = fit(
+        zll, model="vae", seed=0, **QUICK["vae"], **{"train.amp": True, "train.device": "cpu"}
+    )
+    assert model.info["vae"]["device"] == "cpu"
+    assert np.isfinite(model.info["vae"]["best_val_loss"])
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA device"):
+            fit(zll, model="vae", **QUICK["vae"], **{"train.device": "cuda"})
+
+
+def test_nan_loss_is_refused(zll: ak.Array) -> None:
+    with pytest.raises(TrainingError, match="lower the learning rate"):
+        fit(zll, model="vae", **QUICK["vae"], **{"train.lr": 1e30})
+
+
+def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown setting 'latnet'"):
+        fit(zll, model="vae", latnet=3)
+    with pytest.raises(InputError, match="unknown model"):
+        fit(zll, model="gan")
+    junk = tmp_path / "junk.evmult"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelFileError, match=r"junk\.evmult: not a readable evmult model file"):
+        Generator.load(junk)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        Generator.load(tmp_path / "missing.evmult")
+    cfg = apply_overrides(MODELS["flow-vae"].Config(), {"train.epochs": "3", "hidden": "[16, 8]"})
+    assert cfg.train.epochs == 3
+    assert cfg.hidden == (16, 8)
+
+
+def test_multiply_by_factor(fitted: Generator, zll: ak.Array) -> None:
+    events = multiply(fitted, factor=2.5, seed=0)
+    assert len(events) == round(2.5 * len(zll))
+    assert float(ak.sum(events.weight)) == pytest.approx(float(ak.sum(zll.weight)))
+    with pytest.raises(InputError, match="exactly one of factor and n"):
+        multiply(fitted, factor=2, n=3)
+
+
+def test_cli_train_and_multiply(
+    zll: ak.Array, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "zll.parquet"
+    write_table(zll, table, metadata=zll.attrs["evmult"])
+    model = tmp_path / "zll.evmult"
+    sets = [x for k, v in QUICK["vae"].items() for x in ("--set", f"{k}={json.dumps(v)}")]
+    assert main(["train", str(table), "-o", str(model), "--model", "vae", "--quiet", *sets]) == 0
+    assert "vae on 3,000 zll events" in capsys.readouterr().out
+    out = tmp_path / "more.parquet"
+    assert main(["multiply", str(model), "--factor", "3", "-o", str(out), "--seed", "2"]) == 0
+    more = read_table(out)
+    assert len(more) == 9_000
+    assert more.attrs["evmult"]["generated"]["model"] == "vae"
+    assert main(["multiply", str(model), "--n", "10", "-o", str(out)]) == 1  # exists
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    assert "flow-vae" in capsys.readouterr().out
