@@ -12,9 +12,12 @@
   dequantised with uniform noise in [0, 1) for training and floored back;
 * absent objects (a second jet in a one-jet event) as standard-normal noise that the
   decoder ignores, so the matrix has no spikes a density model would chase;
-* optionally the channel's first resonance mass (mℓℓ, m3ℓ, m_Kππ) as a coordinate in
-  place of the pT of its last object, which is solved back from the mass on decoding,
-  so that a narrow peak is learned directly instead of through correlations;
+* optionally the channel's first resonance mass (mℓℓ, m3ℓ, m_Kππ) as a coordinate, so
+  that a narrow peak is learned directly instead of through correlations. For the
+  pT-ordered leptons, the pT ratios of neighbours (as logits, so the order holds by
+  construction) are learned and the common pT scale is solved from the mass; for named
+  particles (K, π, π) the last one's pT is solved from the mass (a quadratic, with a
+  learned bit choosing its root);
 * every column standardised with the training mean and spread.
 
 The fitted state is plain JSON (:meth:`Encoding.state`), saved with a model.
@@ -29,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from typing import Any
 
@@ -96,6 +100,10 @@ class Encoding:
         channel: the channel name.
         columns: the encoded (learned) columns, in matrix order.
         constants: raw columns that were constant in the training sample, by name.
+        aliases: bits that equal an earlier learned bit (``[source, False]``) or its
+            complement (``[source, True]``) in every training event, e.g. the second
+            lepton's flavour and charge in an SFOS pair: stored as that rule, not
+            learned, so generated pairs keep it exactly.
         resonance: name of the resonance used as a coordinate, or ``None``.
         lepton_mass: |pdgId| (as a string) -> lepton mass (GeV) from the training sample.
         particle_pdg: particle -> [|pdgId|, sign of pdgId × charge].
@@ -105,6 +113,7 @@ class Encoding:
     channel: str
     columns: list[Column]
     constants: dict[str, float]
+    aliases: dict[str, list[Any]]
     resonance: str | None
     lepton_mass: dict[str, float]
     particle_pdg: dict[str, list[int]]
@@ -215,7 +224,7 @@ class Encoding:
             raise InputError(msg)
         processes = sorted(set(ak.to_list(table.process))) if "process" in ak.fields(table) else []
         raw = cls._raw(table, ch, processes)
-        enc = cls(ch.name, [], {}, None, {}, {}, processes)
+        enc = cls(ch.name, [], {}, {}, None, {}, {}, processes)
         if ch.n_leptons:
             leptons = ak.concatenate([table[c] for c in ch.leptons], axis=1)
             pdg = np.abs(ak.to_numpy(ak.flatten(leptons.pdgId)))
@@ -244,6 +253,10 @@ class Encoding:
             if present.size == 0 or np.ptp(present) == 0:
                 enc.constants[name] = float(present[0]) if present.size else math.nan
                 continue
+            alias = _alias(name, values, features, enc)
+            if alias is not None:
+                enc.aliases[name] = alias
+                continue
             col = Column(name)
             if _is_discrete(name):
                 col.kind = "discrete"
@@ -267,13 +280,16 @@ class Encoding:
         phi0 = raw[f"{leader}_phi"]
         out: dict[str, np.ndarray] = {}
         target = self._coordinate_target(ch) if self.resonance else None
-        replaced = target[1][-1] if target else None
+        scale = target is not None and target[1][0] == "lep1"
+        # ordered leptons: every pT comes from the mass, the others from ratios;
+        # named particles: only the last one's pT comes from the mass
+        replaced = set(target[1] if scale else target[1][-1:]) if target else set()
         for name, values in raw.items():
             prefix, _, field = name.rpartition("_")
             if field == "pt":
                 if prefix == "MET":
                     out["MET_logpt"] = np.log1p(values)
-                elif prefix == replaced:
+                elif prefix in replaced:
                     continue
                 else:
                     out[f"{prefix}_logpt"] = np.log(values)
@@ -302,6 +318,11 @@ class Encoding:
                     "phi": raw[f"{p}_phi"],
                     "mass": m,
                 }
+            if scale:
+                for a, b in itertools.pairwise(target[1]):
+                    ratio = np.clip(raw[f"{b}_pt"] / raw[f"{a}_pt"], 1e-6, 1 - 1e-6)
+                    out[f"{b}_logitratio"] = np.log(ratio) - np.log1p(-ratio)
+                return out
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
             true = objs[last]["pt"]
@@ -358,6 +379,8 @@ class Encoding:
             if col.kind == "discrete":
                 value = np.clip(np.floor(value), col.low, col.high)
             v[col.name] = value
+        for name, (source, invert) in self.aliases.items():
+            v[name] = 1.0 - v[source] if invert else v[source]
         leader = self._leader(ch)
         phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
 
@@ -431,8 +454,20 @@ class Encoding:
         target = self._coordinate_target(self._channel)
         assert target is not None
         assert self.resonance is not None
+        mass = np.exp(v[self.resonance])
+        if target[1][0] == "lep1":
+            ratio = 1.0
+            objs["lep1"]["pt"] = np.ones_like(mass)
+            for p in target[1][1:]:
+                ratio = ratio / (1.0 + np.exp(-v[f"{p}_logitratio"]))
+                objs[p]["pt"] = ratio
+            unit = [objs[p] for p in target[1]]
+            scale = _mass_scale(unit, mass)
+            for o in unit:
+                o["pt"] = o["pt"] * scale
+            return
         *others, last = target[1]
-        small, large = _pt_roots([objs[p] for p in others], objs[last], np.exp(v[self.resonance]))
+        small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
         objs[last]["pt"] = np.where(v[f"{self.resonance}_root"] > 0.5, large, small)
 
     def _leptons(self, objs: dict[str, dict[str, np.ndarray]], ch: Channel) -> dict[str, ak.Array]:
@@ -488,6 +523,31 @@ def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
     return np.zeros(len(next(iter(raw.values()))))
 
 
+def _invariant_mass2(objs: list[dict[str, np.ndarray]], scale: np.ndarray) -> np.ndarray:
+    px = sum(scale * o["pt"] * np.cos(o["phi"]) for o in objs)
+    py = sum(scale * o["pt"] * np.sin(o["phi"]) for o in objs)
+    pz = sum(scale * o["pt"] * np.sinh(o["eta"]) for o in objs)
+    e = sum(np.sqrt((scale * o["pt"] * np.cosh(o["eta"])) ** 2 + o["mass"] ** 2) for o in objs)
+    return e**2 - px**2 - py**2 - pz**2
+
+
+def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
+    """The common factor of the objects' pT that gives them the invariant ``mass``.
+
+    The invariant mass grows monotonically with a common momentum scale at fixed
+    directions, so a bisection in log scale finds it (60 halvings of 1e-4 … 1e7).
+    """
+    lo = np.full_like(mass, np.log(1e-4))
+    hi = np.full_like(mass, np.log(1e7))
+    target = mass**2
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        above = _invariant_mass2(objs, np.exp(mid)) > target
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return np.exp(0.5 * (lo + hi))
+
+
 def _pt_roots(
     others: list[dict[str, np.ndarray]], obj: dict[str, np.ndarray], mass: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -514,6 +574,23 @@ def _pt_roots(
     small = (-qb - root) / (2 * qa)
     large = (-qb + root) / (2 * qa)
     return np.maximum(small, 1e-6), np.maximum(large, 1e-6)
+
+
+def _alias(
+    name: str, values: np.ndarray, features: dict[str, np.ndarray], enc: Encoding
+) -> list[Any] | None:
+    """``[source, invert]`` if the bit ``name`` repeats (or inverts) a learned bit."""
+    if not _is_discrete(name) or not np.isin(values, (0.0, 1.0)).all():
+        return None
+    for col in enc.columns:
+        source = features[col.name]
+        if col.kind != "discrete" or col.low != 0 or col.high != 1:
+            continue
+        if np.array_equal(values, source):
+            return [col.name, False]
+        if np.array_equal(values, 1.0 - source):
+            return [col.name, True]
+    return None
 
 
 def _is_discrete(name: str) -> bool:
