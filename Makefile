@@ -28,10 +28,18 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest
 
+# The whole job on the embedded sample: extract -> split -> train -> multiply x10 ->
+# validate (report with mplhep figures).
 demo: install
 	$(BIN)/evmult extract --channel zll examples/data/demo_zll.root -o $(DEMO)/zll.parquet --force
 	$(BIN)/evmult summary $(DEMO)/zll.parquet -o $(DEMO)/summary
-	@echo "open $(DEMO)/summary/summary.html"
+	$(BIN)/evmult split $(DEMO)/zll.parquet --fraction 0.5 --seed 1 \
+		-o $(DEMO)/train.parquet --rest $(DEMO)/holdout.parquet --force
+	$(BIN)/evmult train $(DEMO)/train.parquet -o $(DEMO)/zll.evmult --seed 1 --force
+	$(BIN)/evmult multiply $(DEMO)/zll.evmult --factor 10 -o $(DEMO)/generated.parquet --seed 2 --force
+	$(BIN)/evmult validate --real $(DEMO)/holdout.parquet --generated $(DEMO)/generated.parquet \
+		--train $(DEMO)/train.parquet -o $(DEMO)/report --force
+	@echo "open $(DEMO)/report/report.html"
 
 # Regenerate the embedded demo sample (needs pythia8mc 8.317.2; ~2 minutes).
 demo-sample: install

@@ -97,6 +97,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 2 if args.fail_on_flag and report.flags else 0
 
 
+def _cmd_split(args: argparse.Namespace) -> int:
+    from evmult.table import read_table, split_table, write_table
+
+    first, rest = Path(args.output), Path(args.rest)
+    for out in (first, rest):
+        if out.exists() and not args.force:
+            msg = f"{out}: exists; pass --force to overwrite"
+            raise EvmultError(msg)
+    a, b = split_table(read_table(args.table), fraction=args.fraction, n=args.n, seed=args.seed)
+    for out, part in ((first, a), (rest, b)):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_table(part, out, force=args.force)
+    print(f"{len(a):,} events -> {first}, {len(b):,} events -> {rest}")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:  # noqa: ARG001
     from evmult.models import DEFAULT_MODEL, MODELS
 
@@ -124,7 +140,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             settings[key] = value
-    model = fit(args.table, model=args.model, seed=args.seed, progress=not args.quiet, **settings)
+    model = fit(
+        args.table,
+        model=args.model,
+        preset=args.preset,
+        seed=args.seed,
+        progress=not args.quiet,
+        **settings,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out, force=args.force)
     runs = {k: v for k, v in model.info.items() if isinstance(v, dict) and "seconds" in v}
@@ -240,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--model", default="flow-vae", help="model family (default flow-vae; see `evmult models`)"
     )
+    tr.add_argument(
+        "--preset", choices=["fast"], help="fast: affine coupling decoder, faster sampling"
+    )
     tr.add_argument("--epochs", type=int, help="maximum training epochs")
     tr.add_argument("--seed", type=int, default=0, help="training seed")
     tr.add_argument("--device", help="auto (default), cpu or cuda[:i]")
@@ -268,6 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
     mu.add_argument("--seed", type=int, default=0, help="generation seed")
     mu.add_argument("--force", action="store_true", help="overwrite the output")
     mu.set_defaults(func=_cmd_multiply)
+
+    sp = sub.add_parser(
+        "split", help="split an event table at random (training and held-out events)"
+    )
+    sp.add_argument("table", help="event table")
+    part = sp.add_mutually_exclusive_group(required=True)
+    part.add_argument("--fraction", type=float, help="share of events in the first part")
+    part.add_argument("--n", type=int, help="number of events in the first part")
+    sp.add_argument("-o", "--output", required=True, help="first part (e.g. train.parquet)")
+    sp.add_argument("--rest", required=True, help="the other events (e.g. holdout.parquet)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the split")
+    sp.add_argument("--force", action="store_true", help="overwrite the outputs")
+    sp.set_defaults(func=_cmd_split)
 
     mo = sub.add_parser("models", help="list the model families")
     mo.set_defaults(func=_cmd_models)

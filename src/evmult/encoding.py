@@ -9,7 +9,9 @@
   being cut at ±π; the leading object's own φ is not learned: the detector is
   φ-symmetric, and a uniform azimuth is drawn at generation;
 * discrete quantities (flavour, charge, b-tag, jet count, process label) as integers,
-  dequantised with uniform noise in [0, 1) for training and floored back;
+  dequantised with narrow Gaussian noise (σ = 0.1, :data:`DEQUANTISATION_WIDTH`) for
+  training and rounded back: smooth bumps a flow learns more easily than the boxes of
+  uniform dequantisation, whose sharp edges shifted flavour fractions by 4 %;
 * absent objects (a second jet in a one-jet event) as standard-normal noise that the
   decoder ignores, so the matrix has no spikes a density model would chase;
 * optionally the channel's first resonance mass (mℓℓ, m3ℓ, m_Kππ) as a coordinate, so
@@ -42,9 +44,12 @@ import numpy as np
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 
-__all__ = ["Column", "Encoding", "wrap_phi"]
+__all__ = ["DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
 
 _MASS_OFFSET = 1.0  # masses and MET: log(1 + x), defined at 0
+
+DEQUANTISATION_WIDTH = 0.1
+"""σ of the Gaussian noise on integers in training (P(|noise| > 0.5) = 6e-7)."""
 
 
 def wrap_phi(phi: np.ndarray) -> np.ndarray:
@@ -261,14 +266,14 @@ class Encoding:
             if _is_discrete(name):
                 col.kind = "discrete"
                 col.low, col.high = float(present.min()), float(present.max())
-                present = present + 0.5  # the mean of the dequantised values
             if name.endswith("_dphi"):
                 centre = math.atan2(np.mean(np.sin(present)), np.mean(np.cos(present)))
                 col.centre = centre
                 present = wrap_phi(present - centre)
             col.mean = float(present.mean())
-            # the spread of the dequantised values: the integers' plus U(0, 1)'s 1/12
-            variance = float(present.var()) + (1 / 12 if col.kind == "discrete" else 0.0)
+            # the spread of the dequantised values: the integers' plus the noise's
+            noise = DEQUANTISATION_WIDTH**2 if col.kind == "discrete" else 0.0
+            variance = float(present.var()) + noise
             col.std = math.sqrt(variance) if variance > 0 else 1.0
             enc.columns.append(col)
         return enc
@@ -330,31 +335,47 @@ class Encoding:
         return out
 
     # ------------------------------------------------------------------ transform
-    def transform(self, table: ak.Array, *, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Encode a table as a float32 matrix (``len(table)`` × :attr:`n_features`).
+    def encode(self, table: ak.Array) -> tuple[np.ndarray, np.ndarray]:
+        """The noiseless matrix of a table and the noise training adds to it.
 
-        Args:
-            table: events of the encoding's channel.
-            rng: source of the dequantisation and absent-object noise; without it,
-                discrete values sit mid-bin and absent objects at 0 (deterministic).
+        Returns:
+            ``(x, scale)``, both float32 (``len(table)`` × :attr:`n_features`): ``x`` has
+            exact integers for discrete columns and 0 for absent objects; ``scale`` is
+            the standard deviation of the Gaussian noise to add to each entry: the
+            dequantisation width (in standardised units) for discrete columns, 1 for
+            absent objects, 0 elsewhere. Training draws fresh noise every epoch.
         """
         ch = self._channel
         raw = self._raw(table, ch, self.processes)
         features = self._features(raw, table)
         n = len(table)
         x = np.empty((n, self.n_features), dtype=np.float64)
+        scale = np.zeros((n, self.n_features), dtype=np.float32)
         for j, col in enumerate(self.columns):
-            v = features[col.name].copy()
-            if col.kind == "discrete":
-                v = v + (rng.random(n) if rng is not None else 0.5)
+            v = features[col.name]
             if col.name.endswith("_dphi"):
                 v = wrap_phi(v - col.centre)
             z = (v - col.mean) / col.std
+            if col.kind == "discrete":
+                scale[:, j] = DEQUANTISATION_WIDTH / col.std
             absent = ~np.isfinite(z)
-            if absent.any():
-                z[absent] = rng.standard_normal(absent.sum()) if rng is not None else 0.0
+            z[absent] = 0.0
+            scale[absent, j] = 1.0
             x[:, j] = z
-        return x.astype(np.float32)
+        return x.astype(np.float32), scale
+
+    def transform(self, table: ak.Array, *, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Encode a table as a float32 matrix (``len(table)`` × :attr:`n_features`).
+
+        Args:
+            table: events of the encoding's channel.
+            rng: source of one draw of the dequantisation and absent-object noise
+                (see :meth:`encode`); without it, the noiseless matrix.
+        """
+        x, scale = self.encode(table)
+        if rng is None:
+            return x
+        return (x + scale * rng.standard_normal(x.shape)).astype(np.float32)
 
     # ------------------------------------------------------------------ inverse
     def inverse(self, x: np.ndarray, *, rng: np.random.Generator) -> ak.Array:
@@ -377,7 +398,7 @@ class Encoding:
             if col.name.endswith("_dphi"):
                 value = wrap_phi(value + col.centre)
             if col.kind == "discrete":
-                value = np.clip(np.floor(value), col.low, col.high)
+                value = np.clip(np.rint(value), col.low, col.high)
             v[col.name] = value
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
@@ -523,26 +544,59 @@ def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
     return np.zeros(len(next(iter(raw.values()))))
 
 
-def _invariant_mass2(objs: list[dict[str, np.ndarray]], scale: np.ndarray) -> np.ndarray:
-    px = sum(scale * o["pt"] * np.cos(o["phi"]) for o in objs)
-    py = sum(scale * o["pt"] * np.sin(o["phi"]) for o in objs)
-    pz = sum(scale * o["pt"] * np.sinh(o["eta"]) for o in objs)
-    e = sum(np.sqrt((scale * o["pt"] * np.cosh(o["eta"])) ** 2 + o["mass"] ** 2) for o in objs)
-    return e**2 - px**2 - py**2 - pz**2
-
-
 def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
     """The common factor of the objects' pT that gives them the invariant ``mass``.
 
-    The invariant mass grows monotonically with a common momentum scale at fixed
-    directions, so a bisection in log scale finds it (60 halvings of 1e-4 … 1e7).
+    At fixed directions, m²(s) = (Σᵢ √(s² aᵢ + mᵢ²))² − s² |P|², with aᵢ = (pTᵢ cosh ηᵢ)²
+    and P the summed unit-scale momentum; it grows monotonically with s. Newton steps
+    from the massless solution find it; where they do not converge (near-collinear
+    objects), a bisection in log s does.
     """
+    p2 = (
+        sum(o["pt"] * np.cos(o["phi"]) for o in objs) ** 2
+        + sum(o["pt"] * np.sin(o["phi"]) for o in objs) ** 2
+        + sum(o["pt"] * np.sinh(o["eta"]) for o in objs) ** 2
+    )
+    a = [(o["pt"] * np.cosh(o["eta"])) ** 2 for o in objs]
+    m2 = [o["mass"] ** 2 for o in objs]
+    target = mass**2
+
+    def excess(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        roots = [np.sqrt(scale**2 * ai + mi) for ai, mi in zip(a, m2, strict=True)]
+        energy = sum(roots)
+        value = energy**2 - scale**2 * p2 - target
+        slope = 2 * energy * sum(scale * ai / r for ai, r in zip(a, roots, strict=True))
+        return value, slope - 2 * scale * p2
+
+    # start from the massless solution, refine with Newton steps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = mass / np.sqrt(np.maximum(sum(np.sqrt(ai) for ai in a) ** 2 - p2, 1e-300))
+        for _ in range(6):
+            value, slope = excess(scale)
+            scale = np.maximum(scale - value / slope, 0.5 * scale)
+        value, _ = excess(scale)
+    bad = ~(np.abs(value) <= 1e-6 * np.maximum(target, 1e-12))
+    if bad.any():  # collinear or degenerate: bisection in log scale
+        scale[bad] = _bisect([{k: v[bad] for k, v in o.items()} for o in objs], mass[bad])
+    return scale
+
+
+def _bisect(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
+    p2 = (
+        sum(o["pt"] * np.cos(o["phi"]) for o in objs) ** 2
+        + sum(o["pt"] * np.sin(o["phi"]) for o in objs) ** 2
+        + sum(o["pt"] * np.sinh(o["eta"]) for o in objs) ** 2
+    )
+    a = [(o["pt"] * np.cosh(o["eta"])) ** 2 for o in objs]
+    m2 = [o["mass"] ** 2 for o in objs]
     lo = np.full_like(mass, np.log(1e-4))
     hi = np.full_like(mass, np.log(1e7))
     target = mass**2
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        above = _invariant_mass2(objs, np.exp(mid)) > target
+        s2 = np.exp(2 * mid)
+        energy = sum(np.sqrt(s2 * ai + mi) for ai, mi in zip(a, m2, strict=True))
+        above = energy**2 - s2 * p2 > target
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
     return np.exp(0.5 * (lo + hi))

@@ -25,12 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 import pyarrow.parquet as pq
 import vector
 
 from evmult.errors import InputError
 
-__all__ = ["atomic_directory", "atomic_path", "read_table", "table_metadata", "write_table"]
+__all__ = [
+    "atomic_directory",
+    "atomic_path",
+    "read_table",
+    "split_table",
+    "table_metadata",
+    "write_table",
+]
 
 vector.register_awkward()
 
@@ -164,3 +172,39 @@ def read_table(path: str | Path) -> ak.Array:
         raise InputError(msg)
     table = ak.from_parquet(path)
     return ak.Array(table, attrs={"evmult": json.loads(raw)})
+
+
+def split_table(
+    table: ak.Array, *, fraction: float | None = None, n: int | None = None, seed: int = 0
+) -> tuple[ak.Array, ak.Array]:
+    """Split events at random into two tables (e.g. training and held-out events).
+
+    Args:
+        table: an event table.
+        fraction: the first part's share of the events (0 < fraction < 1), or
+        n: the first part's number of events.
+        seed: seed of the random split.
+
+    Returns:
+        The two parts; each keeps the metadata and records the split in
+        ``attrs["evmult"]["split"]``.
+
+    Raises:
+        InputError: unless exactly one of ``fraction`` and ``n`` is given and both
+            parts have events.
+    """
+    if (fraction is None) == (n is None):
+        msg = "give exactly one of fraction and n"
+        raise InputError(msg)
+    total = len(table)
+    k = round(fraction * total) if fraction is not None else int(n or 0)
+    if not 0 < k < total:
+        msg = f"cannot split {total} events into {k} and {total - k}"
+        raise InputError(msg)
+    perm = np.random.default_rng(seed).permutation(total)
+    meta = table_metadata(table)
+    parts = []
+    for name, idx in (("first", np.sort(perm[:k])), ("rest", np.sort(perm[k:]))):
+        info = {"part": name, "seed": seed, "n": len(idx), "of": total}
+        parts.append(ak.Array(table[idx], attrs={"evmult": meta | {"split": info}}))
+    return parts[0], parts[1]

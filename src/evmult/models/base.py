@@ -112,8 +112,7 @@ class Generator(ABC):
             raise InputError(msg)
         weights = _weights(table)
         self.encoding = Encoding.fit(table, channel, **self._encoding_options())
-        rng = np.random.default_rng(seed)
-        x = self.encoding.transform(table, rng=rng)
+        x, noise = self.encoding.encode(table)
         torch.manual_seed(seed)
         self.info = {
             "channel": channel,
@@ -124,7 +123,7 @@ class Generator(ABC):
             "selection_options": meta.get("options", {}),
             "versions": _versions(),
         }
-        self.info |= self._fit_matrix(x, weights, seed=seed, progress=progress)
+        self.info |= self._fit_matrix(x, noise, weights, seed=seed, progress=progress)
         return self
 
     def sample(self, n: int, *, seed: int = 0, yield_: float | None = None) -> ak.Array:
@@ -205,9 +204,10 @@ class Generator(ABC):
 
     @abstractmethod
     def _fit_matrix(
-        self, x: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
+        self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
-        """Learn the encoded matrix; return a training record for :attr:`info`."""
+        """Learn the encoded matrix ``x`` (plus fresh Gaussian noise of per-entry width
+        ``noise`` each epoch, see :meth:`Encoding.encode`); return a training record."""
 
     @abstractmethod
     def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:

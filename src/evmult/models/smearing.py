@@ -50,7 +50,8 @@ class SmearingMultiplier(Generator):
     def _fit_matrix(
         self,
         x: np.ndarray,
-        weights: np.ndarray,  # noqa: ARG002 (copies keep the training weights' shape)
+        noise: np.ndarray,  # noqa: ARG002 (copies are decoded exactly)
+        weights: np.ndarray,  # noqa: ARG002
         *,
         seed: int,  # noqa: ARG002
         progress: bool,  # noqa: ARG002

@@ -61,6 +61,7 @@ def train(
     weights: np.ndarray,
     settings: TrainSettings,
     *,
+    noise: np.ndarray | None = None,
     seed: int,
     progress: bool = False,
     label: str = "training",
@@ -73,6 +74,9 @@ def train(
         x: encoded events (float32).
         weights: event weights (non-negative; normalised to mean 1).
         settings: the :class:`TrainSettings`.
+        noise: per-entry width of Gaussian noise added to ``x``, drawn afresh for
+            every batch (dequantisation, absent objects); the validation split gets one
+            fixed draw.
         seed: seed of the split, the shuffling and the initial state.
         progress: show a tqdm bar with the losses.
         label: the progress bar's description.
@@ -95,8 +99,11 @@ def train(
     w = w / w.mean() if w.mean() > 0 else np.ones_like(w)
     xt = torch.as_tensor(x, dtype=torch.float32)
     wt = torch.as_tensor(w, dtype=torch.float32)
+    st = torch.zeros_like(xt) if noise is None else torch.as_tensor(noise, dtype=torch.float32)
     x_train, w_train = xt[train_idx].to(device), wt[train_idx].to(device)
-    x_val, w_val = xt[val_idx].to(device), wt[val_idx].to(device)
+    s_train = st[train_idx].to(device)
+    x_val = xt[val_idx] + st[val_idx] * torch.randn(len(val_idx), x.shape[1], generator=gen)
+    x_val, w_val = x_val.to(device), wt[val_idx].to(device)
     module.to(device)
     opt = torch.optim.AdamW(module.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(train_idx) / settings.batch_size)
@@ -113,8 +120,9 @@ def train(
         total = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
+            batch = x_train[idx] + s_train[idx] * torch.randn_like(x_train[idx])
             with autocast(device, settings.amp):
-                loss = loss_fn(x_train[idx], w_train[idx])
+                loss = loss_fn(batch, w_train[idx])
             if not torch.isfinite(loss):
                 msg = (
                     f"{label}: the loss became {loss.item()} at epoch {epoch + 1}, batch "

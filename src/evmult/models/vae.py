@@ -22,17 +22,19 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 import zuko
 from torch import nn
+from zuko.transforms import MonotonicRQSTransform
 
 from evmult.models.base import Generator
 from evmult.models.training import TrainSettings, train
 
-__all__ = ["FlowVAE", "FlowVAEConfig", "PlainVAE", "PlainVAEConfig"]
+__all__ = ["FlowVAE", "FlowVAEConfig", "PlainVAE", "PlainVAEConfig", "coupling_flow"]
 
 _ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh}
 _SAMPLE_BATCH = 65_536
@@ -62,6 +64,43 @@ class _Encoder(nn.Module):
         return mu, log_var.clamp(-12.0, 8.0)
 
 
+def coupling_flow(
+    features: int,
+    context: int,
+    transforms: int,
+    hidden: tuple[int, ...],
+    *,
+    kind: str = "spline",
+    bins: int = 8,
+) -> zuko.flows.Flow:
+    """A normalising flow of coupling transforms on alternating halves of the features.
+
+    ``kind="spline"``: monotonic rational-quadratic splines (neural spline flow);
+    ``kind="affine"``: affine maps (RealNVP), less expressive and several times faster.
+    Each transform evaluates its network once, for half of the features, in both
+    directions; zuko's ``NSF(passes=2)`` evaluates it over all features once per pass,
+    which made sampling 5× slower here (6k vs 34k events/s, 21 features, 1 thread).
+
+    Raises:
+        ValueError: for an unknown ``kind``.
+    """
+    if kind == "affine":
+        return zuko.flows.RealNVP(
+            features, context=context, transforms=transforms, hidden_features=hidden
+        )
+    if kind != "spline":
+        msg = f"unknown flow kind {kind!r}; choose spline or affine"
+        raise ValueError(msg)
+    return zuko.flows.NICE(
+        features,
+        context=context,
+        transforms=transforms,
+        univariate=partial(MonotonicRQSTransform, slope=1e-3),
+        shapes=[(bins,), (bins,), (bins - 1,)],
+        hidden_features=hidden,
+    )
+
+
 def _kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, σ²) ‖ N(0, 1)) summed over latent dimensions."""
     return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(-1)
@@ -76,6 +115,8 @@ class FlowVAEConfig:
         hidden: encoder hidden-layer widths.
         activation: ``silu``, ``relu``, ``elu`` or ``tanh``.
         beta: weight of the KL term.
+        flow_type: the decoder flow's transforms: ``"spline"`` (rational-quadratic
+            splines) or ``"affine"`` (RealNVP, for the ``fast`` preset).
         flow_transforms: coupling transforms of the decoder flow.
         flow_bins: spline bins per transform.
         flow_hidden: hidden widths of the decoder flow's networks.
@@ -93,13 +134,16 @@ class FlowVAEConfig:
     hidden: tuple[int, ...] = (128, 128)
     activation: str = "silu"
     beta: float = 1.0
+    flow_type: str = "spline"
     flow_transforms: int = 4
     flow_bins: int = 8
     flow_hidden: tuple[int, ...] = (128, 128)
     prior: str = "flow"
     prior_transforms: int = 3
     resonance_coordinate: bool = True
-    train: TrainSettings = dataclasses.field(default_factory=TrainSettings)
+    train: TrainSettings = dataclasses.field(
+        default_factory=lambda: TrainSettings(epochs=60, patience=20)
+    )
     prior_train: TrainSettings = dataclasses.field(
         default_factory=lambda: TrainSettings(epochs=60, batch_size=1024, lr=2e-3)
     )
@@ -120,13 +164,13 @@ class _FlowVAEModule(nn.Module):
     def __init__(self, features: int, cfg: FlowVAEConfig) -> None:
         super().__init__()
         self.encoder = _Encoder(features, cfg.latent, cfg.hidden, cfg.activation)
-        self.decoder = zuko.flows.NSF(
+        self.decoder = coupling_flow(
             features,
-            context=cfg.latent,
-            transforms=cfg.flow_transforms,
+            cfg.latent,
+            cfg.flow_transforms,
+            cfg.flow_hidden,
+            kind=cfg.flow_type,
             bins=cfg.flow_bins,
-            passes=2,
-            hidden_features=cfg.flow_hidden,
         )
         self.beta = cfg.beta
 
@@ -159,12 +203,10 @@ class FlowVAE(Generator):
         cfg = self.config
         self.module = _FlowVAEModule(features, cfg)
         if cfg.prior == "flow":
-            self.prior = zuko.flows.NSF(
-                cfg.latent, transforms=cfg.prior_transforms, passes=2, hidden_features=(64, 64)
-            )
+            self.prior = coupling_flow(cfg.latent, 0, cfg.prior_transforms, (64, 64))
 
     def _fit_matrix(
-        self, x: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
+        self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
         cfg = self.config
         self._build(x.shape[1])
@@ -176,17 +218,19 @@ class FlowVAE(Generator):
                 x,
                 weights,
                 cfg.train,
+                noise=noise,
                 seed=seed,
                 progress=progress,
                 label="flow-vae",
             )
         }
+        gen = torch.Generator().manual_seed(seed + 1)
+        noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
         with torch.no_grad():
-            mu, log_var = self.module.encoder(torch.as_tensor(x))
+            mu, log_var = self.module.encoder(noisy)
         self.codes = torch.stack([mu, (0.5 * log_var).exp()])
         if self.prior is not None:
             prior = self.prior
-            gen = torch.Generator().manual_seed(seed + 1)
             draws = 4
             z = (
                 mu.repeat(draws, 1)
@@ -306,7 +350,7 @@ class PlainVAE(Generator):
         self.module: _PlainVAEModule | None = None
 
     def _fit_matrix(
-        self, x: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
+        self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
         self.module = _PlainVAEModule(x.shape[1], self.config)
         return {
@@ -316,6 +360,7 @@ class PlainVAE(Generator):
                 x,
                 weights,
                 self.config.train,
+                noise=noise,
                 seed=seed,
                 progress=progress,
                 label="vae",
