@@ -58,7 +58,7 @@ def test_zll_round_trip_and_layout(zll: ak.Array) -> None:
 def test_without_resonance_coordinate(zll: ak.Array) -> None:
     enc = Encoding.fit(zll, "zll", resonance_coordinate=False)
     assert enc.resonance is None
-    assert "lep2_logpt" in [c.name for c in enc.columns]
+    assert {"lep1_logpt", "lep2_logitratio"} <= {c.name for c in enc.columns}  # pT order kept
     _assert_round_trip(zll, "zll", enc)
 
 
@@ -123,3 +123,16 @@ def test_round_trip_of_every_channel(shared, channel: str, sample: str) -> None:
     _assert_round_trip(table, channel, enc)
     if channel == "dplus":  # a two-fold pT solution: the root bit picks the right one
         assert "mkpipi_root" in [c.name for c in enc.columns]
+
+
+def test_noise_widths(zll: ak.Array) -> None:
+    enc = Encoding.fit(zll, "zll")
+    x, scale = enc.encode(zll)
+    names = [c.name for c in enc.columns]
+    njet, jet2 = names.index("nJet"), names.index("jet2_logitratio")
+    assert np.all(scale[:, names.index("lep1_eta")] == 0.0)
+    assert np.allclose(scale[:, njet], 0.1 / enc.columns[njet].std)
+    absent = ak.to_numpy(ak.num(zll.Jet) < 2)
+    assert np.all(scale[absent, jet2] == 1.0)
+    assert np.all(x[absent, jet2] == 0.0)
+    assert np.all(scale[~absent, jet2] == 0.0)

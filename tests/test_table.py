@@ -6,7 +6,7 @@ from pathlib import Path
 
 import awkward as ak
 import pytest
-from conftest import SIMPLE_EVENTS
+from conftest import DEMO_SAMPLE, SIMPLE_EVENTS
 
 from evmult.coffea import extract
 from evmult.errors import InputError
@@ -50,3 +50,28 @@ def test_read_rejects_foreign_parquet(tmp_path: Path) -> None:
     ak.to_parquet(ak.Array([{"x": 1}]), path)
     with pytest.raises(InputError, match="not an evmult event table"):
         read_table(path)
+
+
+def test_split_is_random_disjoint_and_recorded(tmp_path: Path) -> None:
+    from evmult.cli import main
+    from evmult.table import split_table
+
+    table = extract([DEMO_SAMPLE], "zll")
+    a, b = split_table(table, fraction=0.25, seed=3)
+    assert len(a) == round(0.25 * len(table))
+    assert len(a) + len(b) == len(table)
+    assert sorted(ak.to_list(a.MET.pt) + ak.to_list(b.MET.pt)) == sorted(ak.to_list(table.MET.pt))
+    assert a.attrs["evmult"]["split"] == {"part": "first", "seed": 3, "n": len(a), "of": len(table)}
+    assert a.attrs["evmult"]["channel"] == "zll"
+    again, _ = split_table(table, fraction=0.25, seed=3)
+    assert ak.array_equal(a, again)
+    with pytest.raises(InputError, match="cannot split"):
+        split_table(table, n=len(table))
+    with pytest.raises(InputError, match="exactly one"):
+        split_table(table)
+    path = tmp_path / "t.parquet"
+    write_table(table, path)
+    train, rest = tmp_path / "train.parquet", tmp_path / "rest.parquet"
+    assert main(["split", str(path), "--n", "100", "-o", str(train), "--rest", str(rest)]) == 0
+    assert len(read_table(train)) == 100
+    assert len(read_table(rest)) == len(table) - 100

@@ -104,7 +104,8 @@ class Encoding:
     Attributes:
         channel: the channel name.
         columns: the encoded (learned) columns, in matrix order.
-        constants: raw columns that were constant in the training sample, by name.
+        constants: columns that were constant (up to float rounding, relative spread
+            below 1e-6) in the training sample, by name: their median.
         aliases: bits that equal an earlier learned bit (``[source, False]``) or its
             complement (``[source, True]``) in every training event, e.g. the second
             lepton's flavour and charge in an SFOS pair: stored as that rule, not
@@ -186,6 +187,12 @@ class Encoding:
             raw["process"] = np.array([index[p] for p in ak.to_list(table.process)], float)
         return {k: v[:n] for k, v in raw.items()}
 
+    @property
+    def _scale_mode(self) -> bool:
+        """Whether the lepton pT scale is solved from the resonance mass."""
+        target = self._coordinate_target(self._channel) if self.resonance else None
+        return target is not None and target[1][0] == "lep1"
+
     @staticmethod
     def _leader(channel: Channel) -> str:
         return "lep1" if channel.n_leptons else channel.particles[0]
@@ -255,8 +262,9 @@ class Encoding:
                 msg = f"column {name} is not finite in training event {bad}: {values[bad]}"
                 raise InputError(msg)
             present = values[np.isfinite(values)]
-            if present.size == 0 or np.ptp(present) == 0:
-                enc.constants[name] = float(present[0]) if present.size else math.nan
+            # constant up to float rounding (e.g. a kaon mass computed from E and p)
+            if present.size == 0 or np.std(present) <= 1e-6 * max(abs(np.median(present)), 1.0):
+                enc.constants[name] = float(np.median(present)) if present.size else math.nan
                 continue
             alias = _alias(name, values, features, enc)
             if alias is not None:
@@ -325,13 +333,35 @@ class Encoding:
                 }
             if scale:
                 for a, b in itertools.pairwise(target[1]):
-                    ratio = np.clip(raw[f"{b}_pt"] / raw[f"{a}_pt"], 1e-6, 1 - 1e-6)
-                    out[f"{b}_logitratio"] = np.log(ratio) - np.log1p(-ratio)
-                return out
+                    out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
+                return self._ratios(out, raw, skip_leptons=True)
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
             true = objs[last]["pt"]
             out[f"{target[0]}_root"] = (np.abs(large - true) < np.abs(small - true)) * 1.0
+        return self._ratios(out, raw, skip_leptons=False)
+
+    def _ordered_groups(self, *, skip_leptons: bool) -> list[list[str]]:
+        """Slot prefixes of each pT-ordered group: the leptons and every collection."""
+        ch = self._channel
+        groups = []
+        if ch.n_leptons > 1 and not skip_leptons:
+            groups.append([f"lep{i + 1}" for i in range(ch.n_leptons)])
+        for coll, cap in ch.collections.items():
+            if coll not in ch.leptons and cap > 1:
+                groups.append([f"{coll.lower()}{i + 1}" for i in range(cap)])
+        return groups
+
+    def _ratios(
+        self, out: dict[str, np.ndarray], raw: dict[str, np.ndarray], *, skip_leptons: bool
+    ) -> dict[str, np.ndarray]:
+        """Replace the log pT of every object after the first of an ordered group by the
+        logit of its ratio to the previous one: the pT order then holds by construction
+        (learned independently, it breaks and re-sorting distorts the spectra)."""
+        for group in self._ordered_groups(skip_leptons=skip_leptons):
+            for a, b in itertools.pairwise(group):
+                out.pop(f"{b}_logpt", None)
+                out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
         return out
 
     # ------------------------------------------------------------------ transform
@@ -402,6 +432,10 @@ class Encoding:
             v[col.name] = value
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
+        for group in self._ordered_groups(skip_leptons=self._scale_mode):
+            for a, b in itertools.pairwise(group):
+                if f"{b}_logitratio" in v:  # log pT_b = log pT_a + log sigmoid(logit)
+                    v[f"{b}_logpt"] = v[f"{a}_logpt"] - np.logaddexp(0.0, -v[f"{b}_logitratio"])
         leader = self._leader(ch)
         phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
 
@@ -645,6 +679,13 @@ def _alias(
         if np.array_equal(values, 1.0 - source):
             return [col.name, True]
     return None
+
+
+def _logit_ratio(pt: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """logit(pT / previous pT), the ratio clipped into (0, 1); NaN where absent."""
+    with np.errstate(invalid="ignore"):
+        ratio = np.clip(pt / previous, 1e-6, 1 - 1e-6)
+    return np.log(ratio) - np.log1p(-ratio)
 
 
 def _is_discrete(name: str) -> bool:

@@ -30,6 +30,8 @@ class TrainSettings:
         weight_decay: AdamW weight decay.
         patience: stop after this many epochs without a better validation loss.
         val_fraction: share of the events held out for early stopping.
+        min_steps: at least this many optimiser steps: small samples get more epochs
+            (3,000 events in batches of 512 make only 6 steps an epoch).
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:i]"``.
         amp: mixed precision (bfloat16 autocast) in the forward pass.
     """
@@ -40,6 +42,7 @@ class TrainSettings:
     weight_decay: float = 1e-4
     patience: int = 10
     val_fraction: float = 0.1
+    min_steps: int = 3000
     device: str = "auto"
     amp: bool = False
 
@@ -107,13 +110,14 @@ def train(
     module.to(device)
     opt = torch.optim.AdamW(module.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(train_idx) / settings.batch_size)
+    epochs = max(settings.epochs, math.ceil(settings.min_steps / steps_per_epoch))
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch, pct_start=0.05
+        opt, max_lr=settings.lr, total_steps=epochs * steps_per_epoch, pct_start=0.05
     )
     best, best_state, best_epoch, since = math.inf, None, 0, 0
     history: list[dict[str, float]] = []
     start = time.perf_counter()
-    bar = tqdm(range(settings.epochs), desc=label, disable=not progress, leave=False)
+    bar = tqdm(range(epochs), desc=label, disable=not progress, leave=False)
     for epoch in bar:
         module.train()
         order = torch.randperm(len(train_idx), generator=gen).to(device)

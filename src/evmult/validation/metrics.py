@@ -264,7 +264,8 @@ def novelty(
     rng = np.random.default_rng(seed)
     mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
-    std = np.where(std > 0, std, 1.0)
+    # constant features (up to float rounding, e.g. a particle's mass) get unit scale
+    std = np.where(std > 1e-6 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
     def prep(x: np.ndarray) -> np.ndarray:
         if len(x) > max_events:
