@@ -209,3 +209,21 @@ def test_shared_zll_halves_smearing_and_copies(shared) -> None:
     assert copies.novelty is not None
     assert copies.novelty["ratio"] < 0.01
     assert any(f.startswith("novelty ratio") for f in copies.flags)
+
+
+def test_constant_features_are_checked_not_compared(shared) -> None:
+    """D+ daughters' masses are PDG constants up to float rounding (1e-11): rounding
+    noise must not decide the KS or the classifier; a generator that moves them is
+    flagged."""
+    from evmult.multiply import fit
+
+    table = extract([shared("flat/dplus_kpipi.root")], "dplus")
+    perm = np.random.default_rng(0).permutation(len(table))
+    a, b, c = table[perm[:3000]], table[perm[3000:6000]], table[perm[6000:9000]]
+    halves = validate(a, b, folds=3)
+    assert set(halves.constants) == {"K_mass", "Pi1_mass", "Pi2_mass"}
+    assert "K_mass" not in {f["name"] for f in halves.features}
+    assert halves.c2st["auc"] == pytest.approx(0.5, abs=0.03)
+    assert not any("constant" in f for f in halves.flags)
+    smeared = validate(a, fit(c, model="smearing").sample(3000, seed=1), folds=3)
+    assert any(f.startswith("K_mass: constant") for f in smeared.flags)

@@ -70,6 +70,7 @@ FLOOR_REPEATS = 20
 _MIN_EVENTS = 50
 _PEAK_SIGMAS = 3.0
 _CORRELATION_COVERAGE = 0.99
+_CONSTANT_SPREAD = 1e-6
 
 TableLike = ak.Array | str | Path
 
@@ -104,6 +105,10 @@ class ValidationReport:
             the training size.
         flags: one line per metric beyond its floor.
         figures: file names of the figures (PNG, a PDF beside each).
+        constants: features constant in the real sample up to float rounding (e.g. a
+            kaon's mass): left out of the distances, where rounding noise would decide
+            the KS and the classifier; their ``value`` and the generated sample's
+            largest relative ``deviation`` from it (flagged above 1e-6).
     """
 
     channel: str
@@ -118,6 +123,7 @@ class ValidationReport:
     effective_size: dict[str, Any] | None = None
     flags: list[str] = dataclasses.field(default_factory=list)
     figures: list[str] = dataclasses.field(default_factory=list)
+    constants: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (NaN becomes ``null``)."""
@@ -437,6 +443,21 @@ def _holes(
     return out
 
 
+def _constants(real: _Sample, gen: _Sample, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in names:
+        values = real.columns[name][np.isfinite(real.columns[name])]
+        if values.size == 0:
+            continue
+        centre = float(np.median(values))
+        scale = max(abs(centre), 1.0)
+        if np.std(values) <= _CONSTANT_SPREAD * scale:
+            generated = gen.columns[name][np.isfinite(gen.columns[name])]
+            deviation = float(np.max(np.abs(generated - centre))) / scale if generated.size else 0.0
+            out[name] = {"value": centre, "deviation": deviation}
+    return out
+
+
 def _peaks(real: _Sample, gen: _Sample, channel: Channel) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for res in channel.resonances:
@@ -508,6 +529,12 @@ def _flags(report: ValidationReport) -> list[str]:
                 f"holes in {pair}: {v['generated']:.1%} of bins empty, real {v['real']:.1%}"
             )
     flags += _peak_flags(report.peaks, get_channel(report.channel))
+    for name, c in report.constants.items():
+        if c["deviation"] > _CONSTANT_SPREAD:
+            flags.append(
+                f"{name}: constant {c['value']:.6g} in real events, generated ones "
+                f"deviate by up to {c['deviation']:.2g} (relative)"
+            )
     nov = report.novelty
     if nov is not None and nov["ratio"] < NOVELTY_MIN:
         flags.append(
@@ -566,6 +593,8 @@ def validate(
     if unknown:
         msg = f"unknown feature(s) {unknown} for channel {ch.name}; known: {list(r.columns)}"
         raise InputError(msg)
+    constants = _constants(r, g, names)
+    names = [n for n in names if n not in constants]
     inputs = {"real": r.info(), "generated": g.info()}
     c2st_result = _c2st(r, g, names, folds=folds, max_events=max_events, seed=seed, rng=rng)
     correlations, matrices = _correlations(r, g, names, rng)
@@ -604,6 +633,7 @@ def validate(
         "reference": "reference" if reference is not None else "real",
         "amplification": ess.amplification(len(t.table)) if t is not None else None,
     }
+    report.constants = constants
     report.flags = _flags(report)
     if outdir is not None:
         _write(report, Path(outdir), r, g, t, ch, matrices)
