@@ -193,9 +193,10 @@ class FlowVAE(Generator):
     """The default generator: a VAE whose decoder is a conditional spline flow, with a
     latent flow prior fitted to the aggregate posterior. See the module docstring.
 
-    Example:
-        >>> model = FlowVAE(latent=4).fit(table, seed=1)  # doctest: +SKIP
-        >>> events = model.sample(100_000, seed=2)  # doctest: +SKIP
+    Usage, with ``table`` an event table from ``evmult extract``::
+
+        model = FlowVAE(latent=4).fit(table, seed=1)
+        events = model.sample(100_000, seed=2)
     """
 
     name = "flow-vae"
