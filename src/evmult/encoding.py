@@ -504,6 +504,23 @@ class Encoding:
             fields["process"] = np.asarray(self.processes, dtype=object)[index].tolist()
         return ak.zip(fields, depth_limit=1)
 
+    def consistent(self, x: np.ndarray, table: ak.Array) -> np.ndarray:
+        """Which decoded events carry the resonance mass their row of ``x`` asked for.
+
+        Where the solved pT has no real solution (the other momenta cannot make that
+        mass), the closest pT was taken and the mass is wrong: such events are to be
+        redrawn, not kept. All true without a resonance coordinate.
+        """
+        if not self.resonance:
+            return np.ones(len(table), dtype=bool)
+        from evmult.physics import channel_masses
+
+        j = [c.name for c in self.columns].index(self.resonance)
+        col = self.columns[j]
+        asked = np.exp(np.asarray(x[:, j], np.float64) * col.std + col.mean)
+        rebuilt = channel_masses(table, self._channel)[self.resonance]
+        return np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0)
+
     def _solve_last(self, objs: dict[str, dict[str, np.ndarray]], v: dict[str, np.ndarray]) -> None:
         """Set the pT of the resonance's last object from the learned mass and root bit."""
         target = self._coordinate_target(self._channel)

@@ -35,6 +35,14 @@ FORMAT_VERSION = 1
 """Version of the model-file layout; bumped when it changes incompatibly."""
 
 
+_MAX_ROUNDS = 20
+
+
+def _round_seed(seed: int, attempt: int) -> int:
+    """The seed of a redraw: distinct from every user seed's first round."""
+    return int(np.random.default_rng([seed, attempt, 7]).integers(2**62))
+
+
 class ModelFileError(InputError):
     """A model file is missing, corrupt or of another format."""
 
@@ -137,19 +145,44 @@ class Generator(ABC):
 
         Returns:
             The events; every weight is ``yield_ / n``; ``attrs["evmult"]`` holds the
-            channel and the generation record.
+            channel and the generation record. Generated points whose momenta cannot
+            carry their learned resonance mass (no solution for the solved pT) are
+            rejected and redrawn; their share is ``rejected_fraction``.
         """
         encoding = self._fitted()
         if n < 0:
             msg = f"cannot sample {n} events"
             raise ValueError(msg)
-        x = self._sample_matrix(n, seed=seed)
-        table = encoding.inverse(x, rng=np.random.default_rng([seed, 1]))
+        parts, have, drawn = [], 0, 0
+        for attempt in range(_MAX_ROUNDS):
+            need = n - have
+            size = need if attempt == 0 else int(1.2 * need / max(have / drawn, 0.05)) + 16
+            x = self._sample_matrix(size, seed=seed if attempt == 0 else _round_seed(seed, attempt))
+            part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]))
+            part = part[encoding.consistent(x, part)][:need]
+            parts.append(part)
+            drawn += size
+            have += len(part)
+            if have == n:
+                break
+        else:
+            msg = (
+                f"only {have} of {drawn} generated events could be decoded consistently "
+                f"(their resonance mass and momenta do not fit together); retrain the model"
+            )
+            raise EvmultError(msg)
+        table = parts[0] if len(parts) == 1 else ak.concatenate(parts)
         total = self.info["train_yield"] if yield_ is None else yield_
         table = ak.with_field(table, np.full(n, total / n if n else 0.0), "weight")
         meta = {
             "channel": encoding.channel,
-            "generated": {"model": self.name, "seed": seed, "n": n, "yield": total},
+            "generated": {
+                "model": self.name,
+                "seed": seed,
+                "n": n,
+                "yield": total,
+                "rejected_fraction": 1 - n / drawn if drawn else 0.0,
+            },
             "sources": self.info.get("sources", []),
             "evmult_version": __version__,
         }
