@@ -29,7 +29,9 @@ def _invariants(table: ak.Array, channel: str) -> dict[str, np.ndarray]:
 
 
 def _assert_round_trip(table: ak.Array, channel: str, enc: Encoding) -> None:
-    back = enc.inverse(enc.transform(table), rng=np.random.default_rng(0))
+    x = enc.transform(table)
+    back = enc.inverse(x, rng=np.random.default_rng(0))
+    assert enc.consistent(x, back).mean() > 0.998  # real events carry their own mass
     a, b = _invariants(table, channel), _invariants(back, channel)
     for name in a:
         np.testing.assert_array_equal(np.isnan(a[name]), np.isnan(b[name]), err_msg=name)
@@ -136,3 +138,15 @@ def test_noise_widths(zll: ak.Array) -> None:
     assert np.all(scale[absent, jet2] == 1.0)
     assert np.all(x[absent, jet2] == 0.0)
     assert np.all(scale[~absent, jet2] == 0.0)
+
+
+def test_inconsistent_rows_are_found(zll: ak.Array) -> None:
+    enc = Encoding.fit(zll, "zll")
+    x = enc.transform(zll[:200])
+    back = enc.inverse(x, rng=np.random.default_rng(0))
+    j = [c.name for c in enc.columns].index("mll")
+    moved = x.copy()
+    moved[:50, j] += 1.0  # ask for another mass than the table was decoded with
+    mask = enc.consistent(moved, back)
+    assert not mask[:50].any()
+    assert mask[50:].mean() > 0.99

@@ -55,6 +55,7 @@ def test_samples_have_the_table_schema_and_keep_the_yield(fitted: Generator, zll
     assert len(events) == 5_000
     assert set(ak.fields(events)) == set(ak.fields(zll))
     assert events.attrs["evmult"]["channel"] == "zll"
+    assert 0.0 <= events.attrs["evmult"]["generated"]["rejected_fraction"] < 0.5
     assert float(ak.sum(events.weight)) == pytest.approx(float(ak.sum(zll.weight)))
     checks = physicality(events, fitted._fitted()._channel)
     assert checks["phi_range"] == 1.0
