@@ -595,6 +595,16 @@ def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
     return np.zeros(len(next(iter(raw.values()))))
 
 
+def _three_momentum(
+    objs: list[dict[str, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The summed (px, py, pz) of objects given by pt, eta, phi."""
+    px = sum(o["pt"] * np.cos(o["phi"]) for o in objs)
+    py = sum(o["pt"] * np.sin(o["phi"]) for o in objs)
+    pz = sum(o["pt"] * np.sinh(o["eta"]) for o in objs)
+    return px, py, pz
+
+
 def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
     """The common factor of the objects' pT that gives them the invariant ``mass``.
 
@@ -603,11 +613,8 @@ def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarr
     from the massless solution find it; where they do not converge (near-collinear
     objects), a bisection in log s does.
     """
-    p2 = (
-        sum(o["pt"] * np.cos(o["phi"]) for o in objs) ** 2
-        + sum(o["pt"] * np.sin(o["phi"]) for o in objs) ** 2
-        + sum(o["pt"] * np.sinh(o["eta"]) for o in objs) ** 2
-    )
+    px, py, pz = _three_momentum(objs)
+    p2 = px**2 + py**2 + pz**2
     a = [(o["pt"] * np.cosh(o["eta"])) ** 2 for o in objs]
     m2 = [o["mass"] ** 2 for o in objs]
     target = mass**2
@@ -628,21 +635,17 @@ def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarr
         value, _ = excess(scale)
     bad = ~(np.abs(value) <= 1e-6 * np.maximum(target, 1e-12))
     if bad.any():  # collinear or degenerate: bisection in log scale
-        scale[bad] = _bisect([{k: v[bad] for k, v in o.items()} for o in objs], mass[bad])
+        scale[bad] = _bisect(p2[bad], [ai[bad] for ai in a], [mi[bad] for mi in m2], target[bad])
     return scale
 
 
-def _bisect(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
-    p2 = (
-        sum(o["pt"] * np.cos(o["phi"]) for o in objs) ** 2
-        + sum(o["pt"] * np.sin(o["phi"]) for o in objs) ** 2
-        + sum(o["pt"] * np.sinh(o["eta"]) for o in objs) ** 2
-    )
-    a = [(o["pt"] * np.cosh(o["eta"])) ** 2 for o in objs]
-    m2 = [o["mass"] ** 2 for o in objs]
-    lo = np.full_like(mass, np.log(1e-4))
-    hi = np.full_like(mass, np.log(1e7))
-    target = mass**2
+def _bisect(
+    p2: np.ndarray, a: list[np.ndarray], m2: list[np.ndarray], target: np.ndarray
+) -> np.ndarray:
+    """Solve m²(s) = target (terms as in :func:`_mass_scale`) by 60 halvings of
+    log s in [log 1e-4, log 1e7]."""
+    lo = np.full_like(target, np.log(1e-4))
+    hi = np.full_like(target, np.log(1e7))
     for _ in range(60):
         mid = 0.5 * (lo + hi)
         s2 = np.exp(2 * mid)
@@ -663,9 +666,7 @@ def _pt_roots(
     m² = M_P² + m² + 2(E_P E − P⃗·p⃗) squares into a quadratic in pT. Where it has no
     real root, both values are the pT closest to one.
     """
-    px = sum(o["pt"] * np.cos(o["phi"]) for o in others)
-    py = sum(o["pt"] * np.sin(o["phi"]) for o in others)
-    pz = sum(o["pt"] * np.sinh(o["eta"]) for o in others)
+    px, py, pz = _three_momentum(others)
     e = sum(np.sqrt((o["pt"] * np.cosh(o["eta"])) ** 2 + o["mass"] ** 2) for o in others)
     m_rest2 = np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0)
     c = np.cosh(obj["eta"])
