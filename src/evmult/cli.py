@@ -28,14 +28,21 @@ def _parse_option(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _writable(path: str, *, force: bool) -> Path:
+    """The output path, refused up front if it exists and ``--force`` is not given (so
+    no work is done for an output that would not be written)."""
+    out = Path(path)
+    if out.exists() and not force:
+        msg = f"{out}: exists; pass --force to overwrite"
+        raise EvmultError(msg)
+    return out
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     from evmult.coffea import extract
     from evmult.table import write_table
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        msg = f"{out}: exists; pass --force to overwrite"
-        raise EvmultError(msg)
+    out = _writable(args.output, force=args.force)
     out.parent.mkdir(parents=True, exist_ok=True)
     table = extract(
         args.inputs,
@@ -100,11 +107,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_split(args: argparse.Namespace) -> int:
     from evmult.table import read_table, split_table, write_table
 
-    first, rest = Path(args.output), Path(args.rest)
-    for out in (first, rest):
-        if out.exists() and not args.force:
-            msg = f"{out}: exists; pass --force to overwrite"
-            raise EvmultError(msg)
+    first = _writable(args.output, force=args.force)
+    rest = _writable(args.rest, force=args.force)
     a, b = split_table(read_table(args.table), fraction=args.fraction, n=args.n, seed=args.seed)
     for out, part in ((first, a), (rest, b)):
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,10 +132,7 @@ def _cmd_models(args: argparse.Namespace) -> int:  # noqa: ARG001
 def _cmd_train(args: argparse.Namespace) -> int:
     from evmult.multiply import fit
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        msg = f"{out}: exists; pass --force to overwrite"
-        raise EvmultError(msg)
+    out = _writable(args.output, force=args.force)
     settings = dict(args.set)
     for key, value in (
         ("train.epochs", args.epochs),
@@ -167,10 +168,7 @@ def _cmd_multiply(args: argparse.Namespace) -> int:
     from evmult.multiply import load_model, multiply
     from evmult.table import write_table
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        msg = f"{out}: exists; pass --force to overwrite"
-        raise EvmultError(msg)
+    out = _writable(args.output, force=args.force)
     model = load_model(args.model)
     table = multiply(model, factor=args.factor, n=args.n, seed=args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
