@@ -17,7 +17,7 @@ import awkward as ak
 
 from evmult.errors import InputError
 from evmult.models import DEFAULT_MODEL, MODELS, Generator
-from evmult.table import read_table
+from evmult.table import as_table
 
 __all__ = ["PRESETS", "apply_overrides", "fit", "load_model", "multiply"]
 
@@ -67,16 +67,6 @@ def _parse(value: Any) -> Any:
         return value
 
 
-def _table(table: ak.Array | str | Path) -> ak.Array:
-    if isinstance(table, ak.Array):
-        return table
-    path = Path(table)
-    if not path.is_file():
-        msg = f"{path}: no such event table"
-        raise InputError(msg)
-    return read_table(path)
-
-
 def fit(
     table: ak.Array | str | Path,
     *,
@@ -111,7 +101,7 @@ def fit(
         settings = PRESETS[preset] | settings
     family = MODELS[model]
     config = apply_overrides(family.Config(), settings)
-    return family(config).fit(_table(table), seed=seed, progress=progress)
+    return family(config).fit(as_table(table), seed=seed, progress=progress)
 
 
 def load_model(path: str | Path) -> Generator:

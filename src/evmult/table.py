@@ -32,8 +32,10 @@ import vector
 from evmult.errors import InputError
 
 __all__ = [
+    "as_table",
     "atomic_directory",
     "atomic_path",
+    "event_weights",
     "read_table",
     "split_table",
     "table_metadata",
@@ -172,6 +174,37 @@ def read_table(path: str | Path) -> ak.Array:
         raise InputError(msg)
     table = ak.from_parquet(path)
     return ak.Array(table, attrs={"evmult": json.loads(raw)})
+
+
+def as_table(table: ak.Array | str | Path, what: str = "event table") -> ak.Array:
+    """The table itself, or the one read from its path; a missing file is named as
+    ``what`` (e.g. ``"generated event table"``)."""
+    if isinstance(table, ak.Array):
+        return table
+    path = Path(table)
+    if not path.is_file():
+        msg = f"{path}: no such {what}"
+        raise InputError(msg)
+    return read_table(path)
+
+
+def event_weights(table: ak.Array) -> np.ndarray:
+    """The events' weights as float64 (ones for a table without weights).
+
+    Raises:
+        InputError: if a weight is NaN or infinite.
+    """
+    if "weight" not in ak.fields(table):
+        return np.ones(len(table))
+    w = ak.to_numpy(table.weight).astype(np.float64)
+    bad = ~np.isfinite(w)
+    if bad.any():
+        msg = (
+            f"{int(bad.sum())} event weights are NaN or infinite "
+            f"(the first in event {int(np.argmax(bad))})"
+        )
+        raise InputError(msg)
+    return w
 
 
 def split_table(

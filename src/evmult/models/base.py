@@ -27,7 +27,7 @@ import torch
 from evmult._version import __version__
 from evmult.encoding import Encoding
 from evmult.errors import EvmultError, InputError
-from evmult.table import atomic_path, table_metadata
+from evmult.table import atomic_path, event_weights, table_metadata
 
 __all__ = ["FORMAT_VERSION", "Generator", "ModelFileError", "TrainingError", "pick_device"]
 
@@ -64,16 +64,6 @@ def pick_device(device: str = "auto") -> torch.device:
         msg = f"device {device!r} requested but torch sees no CUDA device"
         raise InputError(msg)
     return dev
-
-
-def _weights(table: ak.Array) -> np.ndarray:
-    w = ak.to_numpy(table.weight).astype(np.float64) if "weight" in ak.fields(table) else None
-    if w is None:
-        return np.ones(len(table))
-    if not np.all(np.isfinite(w)):
-        msg = f"event {int(np.argmax(~np.isfinite(w)))} has a non-finite weight"
-        raise InputError(msg)
-    return w
 
 
 class Generator(ABC):
@@ -118,7 +108,7 @@ class Generator(ABC):
         if len(table) < 2:
             msg = f"cannot train on {len(table)} events"
             raise InputError(msg)
-        weights = _weights(table)
+        weights = event_weights(table)
         self.encoding = Encoding.fit(table, channel, **self._encoding_options())
         x, noise = self.encoding.encode(table)
         torch.manual_seed(seed)

@@ -35,7 +35,7 @@ from evmult._version import __version__
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns, feature_label
-from evmult.table import read_table, table_metadata
+from evmult.table import as_table, event_weights, table_metadata
 from evmult.validation.amplification import effective_sample_size, kish_size
 from evmult.validation.metrics import (
     c2st,
@@ -187,23 +187,8 @@ def _ratio(value: float, floor: float) -> float:
 
 
 def _load(table: TableLike, role: str) -> tuple[ak.Array, str]:
-    if isinstance(table, ak.Array):
-        return table, "<array>"
-    path = Path(table)
-    if not path.is_file():
-        msg = f"{path}: no such {role} event table"
-        raise InputError(msg)
-    return read_table(path), str(path)
-
-
-def _weights(table: ak.Array) -> np.ndarray:
-    if "weight" not in ak.fields(table):
-        return np.ones(len(table))
-    w = ak.to_numpy(table.weight).astype(np.float64)
-    if not np.all(np.isfinite(w)):
-        msg = f"{int(np.sum(~np.isfinite(w)))} event weights are NaN or infinite"
-        raise InputError(msg)
-    return w
+    source = "<array>" if isinstance(table, ak.Array) else str(Path(table))
+    return as_table(table, f"{role} event table"), source
 
 
 @dataclasses.dataclass
@@ -222,7 +207,7 @@ class _Sample:
             msg = f"{source}: the {role} sample has {len(array)} events; need {_MIN_EVENTS}"
             raise InputError(msg)
         columns = feature_columns(array, channel) | derived_columns(array, channel)
-        return cls(array, source, columns, _weights(array))
+        return cls(array, source, columns, event_weights(array))
 
     def matrix(self, names: Sequence[str]) -> np.ndarray:
         return np.column_stack([self.columns[n] for n in names])
