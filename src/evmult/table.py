@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -36,6 +37,7 @@ __all__ = [
     "atomic_directory",
     "atomic_path",
     "event_weights",
+    "json_safe",
     "read_table",
     "split_table",
     "table_metadata",
@@ -174,6 +176,20 @@ def read_table(path: str | Path) -> ak.Array:
         raise InputError(msg)
     table = ak.from_parquet(path)
     return ak.Array(table, attrs={"evmult": json.loads(raw)})
+
+
+def json_safe(value: Any) -> Any:
+    """Nested data as JSON allows it: NaN and infinities become ``None``, numpy
+    scalars Python ones (metadata, metrics, model-file headers)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
 
 
 def as_table(table: ak.Array | str | Path, what: str = "event table") -> ak.Array:

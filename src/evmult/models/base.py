@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import platform
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from evmult._version import __version__
 from evmult.encoding import Encoding
 from evmult.errors import EvmultError, InputError
-from evmult.table import atomic_path, event_weights, table_metadata
+from evmult.table import atomic_path, event_weights, json_safe, table_metadata
 
 __all__ = ["FORMAT_VERSION", "Generator", "ModelFileError", "TrainingError", "pick_device"]
 
@@ -197,7 +196,7 @@ class Generator(ABC):
         }
         tensors = {k: v.detach().cpu().contiguous() for k, v in self._tensors().items()}
         with atomic_path(path, force=force) as tmp:
-            save_file(tensors, str(tmp), metadata={"evmult": json.dumps(_finite(header))})
+            save_file(tensors, str(tmp), metadata={"evmult": json.dumps(json_safe(header))})
         return Path(path)
 
     @classmethod
@@ -277,17 +276,6 @@ def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         )
         raise ModelFileError(msg)
     return header, tensors
-
-
-def _finite(value: Any) -> Any:
-    """JSON without NaN/inf (they become null)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _versions() -> dict[str, str]:

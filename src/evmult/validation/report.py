@@ -35,7 +35,7 @@ from evmult._version import __version__
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns, feature_label
-from evmult.table import as_table, event_weights, table_metadata
+from evmult.table import as_table, event_weights, json_safe, table_metadata
 from evmult.validation.amplification import effective_sample_size, kish_size
 from evmult.validation.metrics import (
     c2st,
@@ -127,7 +127,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (NaN becomes ``null``)."""
-        return _jsonable(dataclasses.asdict(self))
+        return json_safe(dataclasses.asdict(self))
 
     @property
     def text(self) -> str:
@@ -166,18 +166,6 @@ class ValidationReport:
         lines.append(f"{len(self.flags)} flag(s)" + (":" if self.flags else ""))
         lines += [f"  - {f}" for f in self.flags]
         return "\n".join(lines)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    return value
 
 
 def _ratio(value: float, floor: float) -> float:
