@@ -22,7 +22,7 @@ import torch
 
 from evmult.coffea import extract
 from evmult.models import Generator
-from evmult.multiply import PRESETS, fit
+from evmult.pipeline import PRESETS, fit
 from evmult.table import split_table
 from evmult.validation import validate
 

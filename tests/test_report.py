@@ -215,7 +215,7 @@ def test_constant_features_are_checked_not_compared(shared) -> None:
     """D+ daughters' masses are PDG constants up to float rounding (1e-11): rounding
     noise must not decide the KS or the classifier; a generator that moves them is
     flagged."""
-    from evmult.multiply import fit
+    from evmult.pipeline import fit
 
     table = extract([shared("flat/dplus_kpipi.root")], "dplus")
     perm = np.random.default_rng(0).permutation(len(table))

@@ -18,8 +18,8 @@ __all__ = ["__version__", "fit", "load", "multiply"]
 def __getattr__(name: str) -> Any:
     # torch is imported only when a model is used, not by `import evmult`
     if name in {"fit", "multiply", "load"}:
-        from evmult import multiply as _multiply
+        from evmult import pipeline
 
-        return getattr(_multiply, "load_model" if name == "load" else name)
+        return getattr(pipeline, "load_model" if name == "load" else name)
     msg = f"module 'evmult' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -130,7 +130,7 @@ def _cmd_models(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from evmult.multiply import fit
+    from evmult.pipeline import fit
 
     out = _writable(args.output, force=args.force)
     settings = dict(args.set)
@@ -165,7 +165,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_multiply(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from evmult.multiply import load_model, multiply
+    from evmult.pipeline import load_model, multiply
     from evmult.table import write_table
 
     out = _writable(args.output, force=args.force)

@@ -39,13 +39,21 @@ from evmult.readers import (
     csv_chunks,
     default_treename,
     detect_format,
+    empty_collection,
     normalise,
     read_csv_chunk,
     required_branches,
     tree_branches,
 )
 
-__all__ = ["EXECUTORS", "ChannelProcessor", "collect", "extract", "make_options"]
+__all__ = [
+    "EXECUTORS",
+    "ChannelProcessor",
+    "collect",
+    "extract",
+    "make_options",
+    "processor_for",
+]
 
 EXECUTORS = ("iterative", "futures", "dask")
 #: Typical length of a DarkMachines CSV line, used to turn events per chunk into bytes.
@@ -91,7 +99,8 @@ class ChannelProcessor(processor.ProcessorABC):
 
     Subclasses set :attr:`channel_name`, :attr:`needs` (the collections the selection
     reads), an :attr:`Options` dataclass (thresholds, deriving from
-    :class:`~evmult.readers.ReaderOptions`) and implement :meth:`select`.
+    :class:`~evmult.readers.ReaderOptions`) and implement :meth:`select`, which keeps
+    each selected event's ``weight`` as it is (:meth:`accepts` relies on it).
 
     The accumulator is ``{"tables": {(dataset, file, entrystart): table}, "cutflow":
     {dataset: {step: count}}}``; keeping chunks apart by key lets any executor return
@@ -133,6 +142,37 @@ class ChannelProcessor(processor.ProcessorABC):
             The table fields of the selected events (name -> array) and a cutflow
             (step -> events passing).
         """
+
+    def accepts(self, table: ak.Array) -> np.ndarray:
+        """Which events of an event table this selection keeps unchanged.
+
+        Generated events are held to the selection their training events passed: an
+        event is accepted when :meth:`select` keeps it with every object it has (a
+        generated lepton below threshold or a jet too close to a lepton fails). The
+        events are told apart by passing their index as ``weight``, which selections
+        carry through unchanged.
+
+        Args:
+            table: an event table of this processor's channel.
+
+        Returns:
+            A boolean mask, one entry per event.
+        """
+        n = len(table)
+        ch = self.channel
+        fields = {f: table[f] for f in ak.fields(table) if f in (*self.needs, *ch.particles)}
+        # collections read but not kept (wz counts jets it does not keep) come empty
+        fields |= {c: empty_collection(n, c) for c in self.needs if c not in fields}
+        fields["weight"] = np.arange(n, dtype=np.float64)
+        objects = ak.zip(fields, depth_limit=1)
+        fields, _ = self.select(objects)
+        kept = ak.to_numpy(fields["weight"]).astype(np.int64)
+        same = np.ones(len(kept), dtype=np.bool_)
+        for name in ch.collections:
+            same &= ak.to_numpy(ak.num(fields[name]) == ak.num(table[name][kept]))
+        ok = np.zeros(n, dtype=np.bool_)
+        ok[kept[same]] = True
+        return ok
 
     def process(self, events: Any) -> dict[str, Any]:
         """coffea entry point: one chunk of NanoEvents in, an accumulator out."""
@@ -180,6 +220,16 @@ def _check_finite(table: ak.Array, metadata: Mapping[str, Any]) -> None:
             where = f"entries {metadata.get('entrystart', '?')}-{metadata.get('entrystop', '?')}"
             msg = f"{metadata['filename']}: non-finite value {bad} in {path} ({where})"
             raise InputError(msg)
+
+
+def processor_for(channel: str, options: Mapping[str, Any] | None = None) -> ChannelProcessor:
+    """The channel's processor with the selection options a table records.
+
+    Args:
+        channel: channel name.
+        options: selection options, as in ``table.attrs["evmult"]["options"]``.
+    """
+    return _processor_class(channel)(**dict(options or {}))
 
 
 def _processor_class(channel: str) -> type[ChannelProcessor]:

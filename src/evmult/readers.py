@@ -38,6 +38,7 @@ __all__ = [
     "csv_chunks",
     "default_treename",
     "detect_format",
+    "empty_collection",
     "normalise",
     "read_csv_chunk",
     "required_branches",
@@ -260,7 +261,13 @@ def _objects(fields: Mapping[str, Any]) -> ak.Array:
     return out[ak.argsort(out.pt, axis=-1, ascending=False)]
 
 
-def _empty_like_objects(n: int, extra: Mapping[str, type]) -> ak.Array:
+def empty_collection(n: int, collection: str) -> ak.Array:
+    """``n`` empty object lists with the fields ``collection`` has in the common layout."""
+    extra: dict[str, type] = {}
+    if collection in ("Muon", "Electron"):
+        extra = {"charge": np.int32, "pdgId": np.int32}
+    elif collection == "Jet":
+        extra = {"btag": np.bool_}
     counts = np.zeros(n, dtype=np.int64)
     fields = {
         k: ak.unflatten(np.zeros(0, np.float32), counts) for k in ("pt", "eta", "phi", "mass")
@@ -354,10 +361,7 @@ def _normalise_flat(events: Any, needs: Iterable[str]) -> dict:
                 fields["btag"] = btag > 0.5
             out[coll] = _objects(fields)
         else:  # a collection this ntuple does not have
-            extra = {"charge": np.int32, "pdgId": np.int32} if coll in ("Muon", "Electron") else {}
-            if coll == "Jet":
-                extra = {"btag": np.bool_}
-            out[coll] = _empty_like_objects(len(events), extra)
+            out[coll] = empty_collection(len(events), coll)
     for name in ("EventWeight", "weight", "Weight"):
         if name in branches:
             out["weight"] = events[name]

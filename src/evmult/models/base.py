@@ -17,7 +17,7 @@ import json
 import platform
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import awkward as ak
 import numpy as np
@@ -27,6 +27,9 @@ from evmult._version import __version__
 from evmult.encoding import Encoding
 from evmult.errors import EvmultError, InputError
 from evmult.table import atomic_path, event_weights, json_safe, table_metadata
+
+if TYPE_CHECKING:
+    from evmult.coffea import ChannelProcessor
 
 __all__ = ["FORMAT_VERSION", "Generator", "ModelFileError", "TrainingError", "pick_device"]
 
@@ -85,6 +88,7 @@ class Generator(ABC):
         self.config = dataclasses.replace(base, **overrides)
         self.encoding: Encoding | None = None
         self.info: dict[str, Any] = {}
+        self._processor: ChannelProcessor | None = None
 
     # ------------------------------------------------------------------ public
     def fit(self, table: ak.Array, *, seed: int = 0, progress: bool = False) -> Generator:
@@ -109,6 +113,7 @@ class Generator(ABC):
             raise InputError(msg)
         weights = event_weights(table)
         self.encoding = Encoding.fit(table, channel, **self._encoding_options())
+        self._processor = None
         x, noise = self.encoding.encode(table)
         torch.manual_seed(seed)
         self.info = {
@@ -135,8 +140,11 @@ class Generator(ABC):
         Returns:
             The events; every weight is ``yield_ / n``; ``attrs["evmult"]`` holds the
             channel and the generation record. Generated points whose momenta cannot
-            carry their learned resonance mass (no solution for the solved pT) are
-            rejected and redrawn; their share is ``rejected_fraction``.
+            carry their learned resonance mass (no solution for the solved pT), or
+            that the channel's selection (with the training table's options) would
+            not keep as they are, are rejected and redrawn; their share is
+            ``rejected_fraction``. So every generated event passes the selection its
+            training events passed, and re-selecting a written file keeps them all.
         """
         encoding = self._fitted()
         if n < 0:
@@ -148,7 +156,8 @@ class Generator(ABC):
             size = need if attempt == 0 else int(1.2 * need / max(have / drawn, 0.05)) + 16
             x = self._sample_matrix(size, seed=seed if attempt == 0 else _round_seed(seed, attempt))
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]))
-            part = part[encoding.consistent(x, part)][:need]
+            part = part[encoding.consistent(x, part)]
+            part = part[self._selection().accepts(part)][:need]
             parts.append(part)
             drawn += size
             have += len(part)
@@ -156,8 +165,9 @@ class Generator(ABC):
                 break
         else:
             msg = (
-                f"only {have} of {drawn} generated events could be decoded consistently "
-                f"(their resonance mass and momenta do not fit together); retrain the model"
+                f"only {have} of {drawn} generated events were consistent (resonance mass "
+                f"and momenta fit together) and passed the {encoding.channel} selection; "
+                "retrain the model"
             )
             raise EvmultError(msg)
         table = parts[0] if len(parts) == 1 else ak.concatenate(parts)
@@ -242,6 +252,15 @@ class Generator(ABC):
     @abstractmethod
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`_tensors` returned."""
+
+    def _selection(self) -> ChannelProcessor:
+        """The channel processor with the training table's selection options."""
+        if self._processor is None:
+            from evmult.coffea import processor_for
+
+            channel = self._fitted().channel
+            self._processor = processor_for(channel, self.info.get("selection_options"))
+        return self._processor
 
     def _fitted(self) -> Encoding:
         if self.encoding is None:

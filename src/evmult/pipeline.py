@@ -1,7 +1,7 @@
 """The user-facing pipeline: fit a generator to an event table, multiply it.
 
 Example:
-    >>> from evmult.multiply import fit, multiply
+    >>> from evmult.pipeline import fit, multiply
     >>> model = fit("zll.parquet", seed=1)  # doctest: +SKIP
     >>> more = multiply(model, factor=10, seed=2)  # 10x the events, same yield  # doctest: +SKIP
 """
@@ -22,7 +22,12 @@ from evmult.table import as_table
 __all__ = ["PRESETS", "apply_overrides", "fit", "load_model", "multiply"]
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {"flow_type": "affine", "flow_transforms": 4, "flow_hidden": (64, 64)},
+    "fast": {
+        "flow_type": "affine",
+        "flow_transforms": 4,
+        "flow_hidden": (64, 64),
+        "prior_type": "affine",
+    },
 }
 """Named settings of the default model: ``fast`` trades fidelity for generation speed
 (affine coupling instead of splines); the benchmark reports both."""
