@@ -52,10 +52,14 @@ def good_jets(objects: ak.Array, leptons: ak.Array, o: ObjectOptions) -> ak.Arra
 def table_fields(objects: ak.Array, mask: Any, **collections: Any) -> dict[str, Any]:
     """Event-table fields of the selected events: collections, MET, weight, label.
 
-    ``collections`` are per-event arrays (all events); ``nJet`` is cast to int32.
+    ``collections`` are per-event arrays (all events); ``nJet`` is cast to int32. In a
+    file evmult wrote, which stores only the jets its channel keeps, ``nJet`` is the
+    stored full count (``evmult_nJet``).
     """
     mask = np.asarray(mask, dtype=np.bool_)
     out = {name: value[mask] for name, value in collections.items()}
+    if "nJet" in out and "evmult_nJet" in ak.fields(objects):
+        out["nJet"] = objects.evmult_nJet[mask]  # read back from an evmult file
     if "nJet" in out:
         out["nJet"] = ak.values_astype(out["nJet"], np.int32)
     out["MET"] = objects.MET[mask]

@@ -10,7 +10,7 @@ import numpy as np
 
 from evmult.coffea import ChannelProcessor
 from evmult.errors import InputError
-from evmult.readers import ReaderOptions, vector_record
+from evmult.readers import ReaderOptions, flat_weight, vector_record
 
 __all__ = ["DplusOptions", "DplusProcessor"]
 
@@ -31,7 +31,8 @@ class DplusOptions(ReaderOptions):
 
 
 class DplusProcessor(ChannelProcessor):
-    """Reads ``{K,Pi1,Pi2}_{PX,PY,PZ,PE,ID}`` (GeV) into particles ``K``, ``Pi1``, ``Pi2``.
+    """Reads ``{K,Pi1,Pi2}_{PX,PY,PZ,PE,ID}`` (GeV) into particles ``K``, ``Pi1``, ``Pi2``,
+    and the event weight where the ntuple has one (``EventWeight``, ``weight``).
 
     Each particle is one ``{pt, eta, phi, mass, charge, pdgId}`` record per event, in
     float64: in float32, m(Kππ) rebuilt from forward D mesons (p of hundreds of GeV)
@@ -62,7 +63,7 @@ class DplusProcessor(ChannelProcessor):
                 | {"charge": np.sign(pdg), "pdgId": pdg},
                 float_type=np.float64,
             )
-        fields["weight"] = np.ones(len(events), dtype=np.float64)
+        fields["weight"] = ak.values_astype(flat_weight(events), np.float64)
         objects = ak.zip(fields, depth_limit=1)
         return self.process_objects(objects, dict(events.metadata))
 

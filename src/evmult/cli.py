@@ -7,12 +7,16 @@ User errors (bad files, branches, options, empty selections) print one line,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from evmult._version import __version__
 from evmult.errors import EvmultError
@@ -163,24 +167,50 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_multiply(args: argparse.Namespace) -> int:
-    import numpy as np
+    from evmult.output import write_generated, write_generated_dask
 
-    from evmult.pipeline import load_model, multiply
-    from evmult.table import write_table
+    common = {
+        "factor": args.factor,
+        "n": args.n,
+        "seed": args.seed,
+        "include_original": args.include_original or False,
+        "chunk_size": args.chunk_size,
+        "tree": args.tree,
+        "compression": args.compression,
+        "force": args.force,
+    }
+    if args.executor == "dask":
+        from dask.distributed import Client, LocalCluster
 
-    out = _writable(args.output, force=args.force)
-    model = load_model(args.model)
-    table = multiply(model, factor=args.factor, n=args.n, seed=args.seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_table(table, out, force=args.force)
-    total = float(np.sum(table.weight))
-    print(f"{len(table):,} {model.info['channel']} events, sum of weights {total:.6g} -> {out}")
+        if args.scheduler:
+            client = Client(args.scheduler)
+        else:
+            cluster = LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, dashboard_address=None
+            )
+            client = Client(cluster)
+        with client:
+            out = write_generated_dask(
+                args.model, args.output, client=client, partitions=args.partitions, **common
+            )
+        where = f"{len(out['paths'])} files {out['paths'][0]} ..."
+    else:
+        _writable(args.output, force=args.force)
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        out = write_generated(args.model, args.output, progress=not args.quiet, **common)
+        where = out["path"]
+    extra = f" + {out['original']:,} original" if out["original"] else ""
+    print(
+        f"{out['generated']:,} generated{extra} events, sum of weights "
+        f"{out['sum_weights']:.6g} -> {where}"
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evmult`` command."""
     from evmult.coffea import EXECUTORS
+    from evmult.output import COMPRESSION
     from evmult.readers import FORMATS
 
     parser = argparse.ArgumentParser(
@@ -288,8 +318,30 @@ def build_parser() -> argparse.ArgumentParser:
     size = mu.add_mutually_exclusive_group(required=True)
     size.add_argument("--factor", type=float, help="generate FACTOR x the training events")
     size.add_argument("--n", type=int, help="generate N events")
-    mu.add_argument("-o", "--output", required=True, help="output OUT.parquet")
+    mu.add_argument(
+        "-o", "--output", required=True, help="OUT.root (NanoAOD-style or flat) or OUT.parquet"
+    )
     mu.add_argument("--seed", type=int, default=0, help="generation seed")
+    mu.add_argument("--chunk-size", type=int, default=100_000, help="events per write")
+    mu.add_argument(
+        "--include-original",
+        nargs="?",
+        const=True,
+        metavar="TABLE",
+        help="also write the original events: the model's training table, or TABLE",
+    )
+    mu.add_argument("--tree", help="ROOT tree name (default: Events, or the ntuple's own)")
+    mu.add_argument("--compression", choices=COMPRESSION, default="zlib", help="ROOT compression")
+    mu.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="dask: one file per partition, OUT_0000.root ...",
+    )
+    mu.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    mu.add_argument("--workers", type=int, default=2, help="workers of the local Dask cluster")
+    mu.add_argument("--partitions", type=int, help="output files with dask (default: workers)")
+    mu.add_argument("--quiet", action="store_true", help="no progress bar")
     mu.add_argument("--force", action="store_true", help="overwrite the output")
     mu.set_defaults(func=_cmd_multiply)
 
@@ -311,12 +363,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM (a batch system's kill) into KeyboardInterrupt, so temporary
+    outputs are removed as on Ctrl-C (the default action skips every cleanup)."""
+
+    def handler(signum: int, frame: Any) -> None:  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evmult`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        with _sigterm_interrupts(), warnings.catch_warnings():
             warnings.simplefilter("default")
             return int(args.func(args))
     except EvmultError as err:

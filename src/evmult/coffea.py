@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import hashlib
 import warnings
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -45,6 +44,7 @@ from evmult.readers import (
     required_branches,
     tree_branches,
 )
+from evmult.table import file_sha256
 
 __all__ = [
     "EXECUTORS",
@@ -279,14 +279,6 @@ def _root_cause(err: BaseException) -> BaseException:
     return err
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(functools.partial(f.read, 1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def extract(
     inputs: Sequence[str | Path] | Mapping[str, Sequence[str | Path]],
     channel: str,
@@ -400,7 +392,7 @@ def extract(
         msg = f"no event of {', '.join(map(str, paths))} passes the {channel!r} selection ({flow})"
         raise SelectionError(msg)
     sources = [
-        {"path": str(Path(p).resolve()), "sha256": _file_digest(p), "tree": trees.get(p)}
+        {"path": str(Path(p).resolve()), "sha256": file_sha256(p), "tree": trees.get(p)}
         for p in paths
     ]
     metadata = {

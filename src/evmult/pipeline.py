@@ -17,7 +17,7 @@ import awkward as ak
 
 from evmult.errors import InputError
 from evmult.models import DEFAULT_MODEL, MODELS, Generator
-from evmult.table import as_table
+from evmult.table import as_table, file_sha256
 
 __all__ = ["PRESETS", "apply_overrides", "fit", "load_model", "multiply"]
 
@@ -106,7 +106,11 @@ def fit(
         settings = PRESETS[preset] | settings
     family = MODELS[model]
     config = apply_overrides(family.Config(), settings)
-    return family(config).fit(as_table(table), seed=seed, progress=progress)
+    gen = family(config).fit(as_table(table), seed=seed, progress=progress)
+    if not isinstance(table, ak.Array):  # for --include-original
+        path = Path(table).resolve()
+        gen.info["training_table"] = {"path": str(path), "sha256": file_sha256(path)}
+    return gen
 
 
 def load_model(path: str | Path) -> Generator:
@@ -120,29 +124,29 @@ def multiply(
     factor: float | None = None,
     n: int | None = None,
     seed: int = 0,
+    block: int | None = None,
 ) -> ak.Array:
     """Generate ``factor`` × the training events (or exactly ``n``), keeping the yield.
+
+    The events are those :func:`evmult.output.write_generated` writes to a file with
+    the same arguments (the same seeded blocks).
 
     Args:
         model: a fitted generator or a model file.
         factor: how many times the training sample's event count to generate.
         n: the number of events (instead of ``factor``).
         seed: the same seed gives the same events.
+        block: events per seeded block (default :data:`evmult.output.BLOCK`).
 
     Returns:
         An event table whose weights sum to the training sample's sum of weights.
     """
+    from evmult.output import BLOCK, generate, plan, provenance
+
     gen = model if isinstance(model, Generator) else load_model(model)
-    if (factor is None) == (n is None):
-        msg = "give exactly one of factor and n"
-        raise InputError(msg)
-    if n is None:
-        assert factor is not None
-        if factor <= 0:
-            msg = f"factor must be positive, got {factor}"
-            raise InputError(msg)
-        n = round(factor * gen.info["n_train"])
-    if n <= 0:
-        msg = f"the number of events must be positive, got {n}"
-        raise InputError(msg)
-    return gen.sample(n, seed=seed)
+    p = plan(gen, factor=factor, n=n, seed=seed, block=block or BLOCK)
+    parts = list(generate(gen, p))
+    table = parts[0] if len(parts) == 1 else ak.concatenate(parts)
+    record = provenance(gen, p)
+    meta = {k: record[k] for k in ("channel", "generated", "sources", "evmult_version")}
+    return ak.Array(table, attrs={"evmult": meta})

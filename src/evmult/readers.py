@@ -31,6 +31,7 @@ import vector
 from evmult.errors import InputError
 
 __all__ = [
+    "FLAT_WEIGHT_BRANCHES",
     "FORMATS",
     "CsvChunk",
     "ReaderOptions",
@@ -39,6 +40,7 @@ __all__ = [
     "default_treename",
     "detect_format",
     "empty_collection",
+    "flat_weight",
     "normalise",
     "read_csv_chunk",
     "required_branches",
@@ -75,6 +77,8 @@ NANOAOD_LOOSE_ID: dict[str, tuple[str, int]] = {
     "Photon": ("cutBased", 1),
 }
 _FLAT_JAGGED = ("Px", "Py", "Pz", "E")
+#: Branches a flat ntuple's event weight is read from, first match wins.
+FLAT_WEIGHT_BRANCHES = ("EventWeight", "weight", "Weight")
 _FLAT_PAIR = ("E{i}", "px{i}", "py{i}", "pz{i}", "Q{i}")
 
 
@@ -299,6 +303,9 @@ def _normalise_nanoaod(events: Any, needs: Iterable[str], options: ReaderOptions
         out[coll] = _objects(fields)
     fields = events.fields
     out["weight"] = events.genWeight if "genWeight" in fields else np.ones(len(events))
+    if "evmult" in fields and "nJet" in events.evmult.fields:
+        # an evmult file stores the jets its channel keeps; this is the full count
+        out["evmult_nJet"] = events.evmult.nJet
     return out
 
 
@@ -362,13 +369,17 @@ def _normalise_flat(events: Any, needs: Iterable[str]) -> dict:
             out[coll] = _objects(fields)
         else:  # a collection this ntuple does not have
             out[coll] = empty_collection(len(events), coll)
-    for name in ("EventWeight", "weight", "Weight"):
-        if name in branches:
-            out["weight"] = events[name]
-            break
-    else:
-        out["weight"] = np.ones(len(events))
+    out["weight"] = flat_weight(events)
     return out
+
+
+def flat_weight(events: Any) -> Any:
+    """A flat ntuple's event weight: ``EventWeight``, ``weight`` or ``Weight`` (the
+    first present; evmult writes ``weight``), else 1."""
+    for name in FLAT_WEIGHT_BRANCHES:
+        if name in events.fields:
+            return events[name]
+    return np.ones(len(events))
 
 
 def normalise(events: Any, fmt: str, needs: Iterable[str], options: ReaderOptions) -> ak.Array:

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -37,6 +38,7 @@ __all__ = [
     "atomic_directory",
     "atomic_path",
     "event_weights",
+    "file_sha256",
     "json_safe",
     "read_table",
     "split_table",
@@ -117,6 +119,15 @@ def atomic_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (provenance of inputs and models)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def table_metadata(table: ak.Array) -> dict[str, Any]:

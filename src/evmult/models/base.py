@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,6 +39,9 @@ FORMAT_VERSION = 1
 
 
 _MAX_ROUNDS = 20
+# Sampling seeds torch's global generator (zuko draws from it): threads of one process
+# (e.g. Dask threads) take turns, so a seed gives the same events in any of them.
+_TORCH_RNG = threading.Lock()
 
 
 def _round_seed(seed: int, attempt: int) -> int:
@@ -154,7 +158,10 @@ class Generator(ABC):
         for attempt in range(_MAX_ROUNDS):
             need = n - have
             size = need if attempt == 0 else int(1.2 * need / max(have / drawn, 0.05)) + 16
-            x = self._sample_matrix(size, seed=seed if attempt == 0 else _round_seed(seed, attempt))
+            with _TORCH_RNG:
+                x = self._sample_matrix(
+                    size, seed=seed if attempt == 0 else _round_seed(seed, attempt)
+                )
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]))
             part = part[encoding.consistent(x, part)]
             part = part[self._selection().accepts(part)][:need]
