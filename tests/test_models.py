@@ -126,6 +126,17 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
         Generator.load(junk)
     with pytest.raises(ModelFileError, match="no such model file"):
         Generator.load(tmp_path / "missing.evmult")
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    good = fit(zll, model="smearing").save(tmp_path / "good.evmult")
+    with safe_open(str(good), framework="pt") as f:
+        header = json.loads(f.metadata()["evmult"])
+    del header["encoding"]["aliases"]  # as from an older, incompatible evmult
+    old = tmp_path / "old.evmult"
+    save_file(load_file(str(good)), str(old), metadata={"evmult": json.dumps(header)})
+    with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
+        Generator.load(old)
     cfg = apply_overrides(MODELS["flow-vae"].Config(), {"train.epochs": "3", "hidden": "[16, 8]"})
     assert cfg.train.epochs == 3
     assert cfg.hidden == (16, 8)

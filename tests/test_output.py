@@ -15,8 +15,9 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
-from conftest import DEMO_SAMPLE
+from conftest import DEMO_SAMPLE, REPO
 
+from evmult.channels import get_channel
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
@@ -98,6 +99,56 @@ def test_root_file_is_reselected_by_the_channel_processor(zll_model: Path, tmp_p
     assert record["generated"]["model"] == "flow-vae"
     assert len(record["model_file"]["sha256"]) == 64
     assert record["sources"][0]["path"].endswith("demo_zll.root")
+
+
+def test_an_unchanged_coffea_analysis_reads_the_file(zll_model: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "augmented_analysis", REPO / "examples" / "augmented_analysis.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    out = tmp_path / "more.root"
+    write_generated(zll_model, out, n=2_000, seed=7, include_original=True)
+    result = example.run(out)
+    ev = _events(out)
+    mumu = ak.to_numpy((ak.num(ev.Muon_pt) == 2) & (ak.sum(ev.Muon_charge, axis=1) == 0))
+    assert result["events"] == mumu.sum() > 0
+    w = ak.to_numpy(ev.genWeight).astype(np.float64)
+    assert result["yield"] == pytest.approx(w[mumu].sum(), rel=1e-6)
+    generated = mumu & ak.to_numpy(ev.evmult_isGenerated)
+    assert result["generated_yield"] == pytest.approx(w[generated].sum(), rel=1e-6)
+    assert 0 < result["generated_yield"] < result["yield"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "sample"),
+    [
+        ("wz", "delphes/delphes_wz.root"),
+        ("ttbar_semilep", "delphes/delphes_ttbar.root"),
+        ("zgamma", "delphes/delphes_zll.root"),
+    ],
+)
+def test_every_collection_channel_round_trips(
+    shared, channel: str, sample: str, tmp_path: Path
+) -> None:
+    table = extract([shared(sample)], channel)[:2_000]
+    model = fit(table, seed=1, **QUICK)
+    out = tmp_path / f"{channel}.root"
+    write_generated(model, out, n=1_500, seed=2)
+    again = extract([out], channel)
+    generated = multiply(model, n=1_500, seed=2)
+    assert len(again) == 1_500
+    for coll in get_channel(channel).collections:
+        assert ak.all(ak.num(again[coll]) == ak.num(generated[coll]))
+        np.testing.assert_allclose(
+            ak.flatten(again[coll].pt), ak.flatten(generated[coll].pt), rtol=1e-6
+        )
+    assert ak.all(again.nJet == generated.nJet)
+    assert float(np.sum(again.weight)) == pytest.approx(float(np.sum(table.weight)), rel=1e-6)
 
 
 def test_same_seed_same_file_whatever_the_chunk_size(zll_model: Path, tmp_path: Path) -> None:

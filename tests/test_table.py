@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import awkward as ak
@@ -75,3 +76,18 @@ def test_split_is_random_disjoint_and_recorded(tmp_path: Path) -> None:
     assert main(["split", str(path), "--n", "100", "-o", str(train), "--rest", str(rest)]) == 0
     assert len(read_table(train)) == 100
     assert len(read_table(rest)) == len(table) - 100
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    from evmult.table import atomic_directory
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "f.bin") as tmp:
+            tmp.write_bytes(b"x")
+        with atomic_directory(tmp_path / "d") as tmp:
+            (tmp / "a").write_text("a")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700

@@ -17,7 +17,8 @@ ROOT layouts:
   ``Electron_cutBased`` 2, ``Photon_cutBased`` 1) and the jet b-tag discriminant
   (``Jet_btagDeepFlavB``, or the training's ``btag_branch``) is 1 for tagged jets and
   0 otherwise. A collection holds the objects the channel keeps (e.g. two jets for
-  ``zll``); the full jet count is ``evmult_nJet``.
+  ``zll``; none for ``wz``, which counts jets but keeps none); the full jet count is
+  ``evmult_nJet``.
 * **flat** (particle channels, e.g. ``dplus``): the ntuple's own branches
   ``K_PX, K_PY, K_PZ, K_PE, K_ID`` ... (float64) and ``weight``, in the training
   ntuple's tree (``DecayTree``).
@@ -51,7 +52,7 @@ import numpy as np
 from evmult._version import __version__
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
-from evmult.readers import NANOAOD_LOOSE_ID
+from evmult.readers import NANOAOD_LOOSE_ID, empty_collection
 from evmult.table import atomic_path, file_sha256, json_safe, read_table, table_metadata
 
 __all__ = [
@@ -217,9 +218,14 @@ def to_branches(
             out[f"{name}_ID"] = ak.to_numpy(p.pdgId).astype(np.int32)
         out["weight"] = ak.to_numpy(table.weight).astype(np.float64)
     else:
+        from evmult.coffea import processor_for
+
         btag = (options or {}).get("btag_branch", "btagDeepFlavB")
-        for coll in channel.collections:
-            obj = table[coll]
+        # collections the selection reads but the table does not keep (wz's jets) are
+        # written empty, so the channel's processor finds every branch it reads
+        needs = [c for c in processor_for(channel.name).needs if c != "MET"]
+        for coll in dict.fromkeys([*channel.collections, *needs]):
+            obj = table[coll] if coll in ak.fields(table) else empty_collection(n, coll)
             fields = {f: ak.values_astype(obj[f], np.float32) for f in ("pt", "eta", "phi", "mass")}
             if coll in ("Muon", "Electron"):
                 fields |= {f: ak.values_astype(obj[f], np.int32) for f in ("charge", "pdgId")}

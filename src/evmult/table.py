@@ -51,6 +51,12 @@ vector.register_awkward()
 _KEY = b"evmult"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
@@ -76,6 +82,7 @@ def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp made it 0600; outputs are shared
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -109,6 +116,7 @@ def atomic_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp made it 0700
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))

@@ -227,9 +227,16 @@ class Generator(ABC):
         if family is None or family.name != name:
             msg = f"{path}: holds a {name!r} model, not {getattr(cls, 'name', 'a known one')}"
             raise ModelFileError(msg)
-        model = family(family.Config(**header["config"]))
-        model.encoding = Encoding.from_state(header["encoding"])
-        model.info = header["info"]
+        try:
+            model = family(family.Config(**header["config"]))
+            model.encoding = Encoding.from_state(header["encoding"])
+            model.info = header["info"]
+        except (TypeError, KeyError, ValueError) as err:
+            msg = (
+                f"{path}: its configuration or encoding does not fit this evmult "
+                f"({__version__}; the file says {header.get('info', {}).get('versions')}): {err}"
+            )
+            raise ModelFileError(msg) from None
         try:
             model._load_tensors(tensors)
         except (RuntimeError, KeyError) as err:
