@@ -46,6 +46,7 @@ FEATURES = {  # the issue's classifier inputs; None = every feature
 RUNS = {  # label: (model family, settings)
     "flow-vae": ("flow-vae", {}),
     "flow-vae fast": ("flow-vae", PRESETS["fast"]),
+    "flow-vae mmd": ("flow-vae", {"mmd": 1.0}),
     "vae (prior)": ("vae", {}),
     "smearing": ("smearing", {}),
 }

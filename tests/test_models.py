@@ -197,3 +197,28 @@ def test_top_level_api(zll: ak.Array, tmp_path: Path) -> None:
     assert len(events) == 10
     path = model.save(tmp_path / "m.evmult")
     assert ak.array_equal(evmult.multiply(evmult.load(path), n=10, seed=2), events)
+
+
+def test_mmd_term_on_the_resonance_mass(zll: ak.Array) -> None:
+    from evmult.models.vae import mmd2
+
+    a = torch.randn(400, generator=torch.Generator().manual_seed(0))
+    b = torch.randn(400, generator=torch.Generator().manual_seed(1))
+    widths = (0.1, 0.5)
+    assert 5 * float(mmd2(a, b, widths)) < float(mmd2(a, b + 1.0, widths))
+    for family in ("flow-vae", "vae"):
+        model = fit(zll, model=family, seed=1, mmd=1.0, **QUICK[family])
+        assert len(model.sample(200, seed=1)) == 200
+        x = torch.as_tensor(model.encoding.encode(zll)[0][:256])
+        w = torch.ones(len(x))
+        torch.manual_seed(0)
+        with torch.no_grad():
+            with_mmd = float(model.module.loss(x, w))
+        model.module.mass_column = None
+        torch.manual_seed(0)
+        with torch.no_grad():
+            assert with_mmd > float(model.module.loss(x, w))  # the biased MMD² is > 0
+    dplus_like = fit(zll, model="vae", seed=1, resonance_coordinate=False, **QUICK["vae"])
+    assert dplus_like.module.mass_column is None
+    with pytest.raises(InputError, match="mmd needs a resonance mass"):
+        fit(zll, model="vae", mmd=1.0, resonance_coordinate=False, **QUICK["vae"])
