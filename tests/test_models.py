@@ -31,6 +31,24 @@ QUICK = {
         "prior_train.min_steps": 0,
     },
     "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
+    "alpha-vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
+    "vae-nf": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
+    "ae-latent": {
+        "latent": 2,
+        "hidden": (32,),
+        "prior_transforms": 2,
+        "train.epochs": 2,
+        "train.min_steps": 0,
+        "prior_train.epochs": 2,
+        "prior_train.min_steps": 0,
+    },
     "smearing": {},
 }
 
@@ -80,18 +98,23 @@ def test_save_and_load_give_identical_samples(fitted: Generator, tmp_path: Path)
         fitted.save(path)
 
 
-def test_training_is_deterministic_on_cpu(zll: ak.Array) -> None:
-    a = fit(zll, model="flow-vae", seed=7, **QUICK["flow-vae"])
-    b = fit(zll, model="flow-vae", seed=7, **QUICK["flow-vae"])
+NEURAL = sorted(set(MODELS) - {"smearing"})
+
+
+@pytest.mark.parametrize("family", NEURAL)
+def test_training_is_deterministic_on_cpu(zll: ak.Array, family: str) -> None:
+    a = fit(zll, model=family, seed=7, **QUICK[family])
+    b = fit(zll, model=family, seed=7, **QUICK[family])
     for (k, x), (_, y) in zip(a._tensors().items(), b._tensors().items(), strict=True):
         assert torch.equal(x, y), k
 
 
-def test_every_parameter_learns(zll: ak.Array) -> None:
-    model = fit(zll, model="flow-vae", seed=2, **QUICK["flow-vae"])
-    module = model.module
+def test_every_parameter_learns(fitted: Generator, zll: ak.Array) -> None:
+    if fitted.name == "smearing":
+        pytest.skip("the smearing baseline has no parameters")
+    module = fitted.module
     assert module is not None
-    x = torch.as_tensor(model._fitted().transform(zll[:256], rng=np.random.default_rng(0)))
+    x = torch.as_tensor(fitted._fitted().transform(zll[:256], rng=np.random.default_rng(0)))
     module.train()
     module.loss(x, torch.ones(len(x))).backward()
     for name, p in module.named_parameters():
@@ -222,3 +245,25 @@ def test_mmd_term_on_the_resonance_mass(zll: ak.Array) -> None:
     assert dplus_like.module.mass_column is None
     with pytest.raises(InputError, match="mmd needs a resonance mass"):
         fit(zll, model="vae", mmd=1.0, resonance_coordinate=False, **QUICK["vae"])
+
+
+def test_alpha_vae_samples_around_training_events(zll: ak.Array) -> None:
+    import dataclasses
+
+    model = fit(zll, model="alpha-vae", seed=1, alpha=0.0, **QUICK["alpha-vae"])
+    with torch.no_grad():
+        means = model.module.decoder(model.codes[0]).numpy()
+
+    def distance_to_means(x: np.ndarray) -> np.ndarray:
+        return np.abs(x[:, None, :] - means[None]).max(-1).min(1)
+
+    assert distance_to_means(model._sample_matrix(50, seed=3)).max() < 1e-5  # α = 0: copies
+    model.config = dataclasses.replace(model.config, alpha=1.0)
+    assert distance_to_means(model._sample_matrix(50, seed=3)).min() > 1e-3
+
+
+def test_ae_latent_reconstructs_events(zll: ak.Array) -> None:
+    model = fit(zll, model="ae-latent", seed=1, **QUICK["ae-latent"])
+    back = model.reconstruct(zll[:100])
+    assert len(back) == 100
+    assert set(ak.fields(back)) >= {"Muon", "Electron", "Jet", "MET", "nJet"}

@@ -81,6 +81,14 @@ def test_copies_of_training_events_are_flagged(split: dict[str, ak.Array]) -> No
     assert report.c2st["auc"] == pytest.approx(0.5, abs=0.03)  # the two-sample test is blind
 
 
+def test_a_feature_the_generator_never_makes_is_flagged(split: dict[str, ak.Array]) -> None:
+    no_jets = ak.with_field(split["b"], split["b"].Jet[:, :0], "Jet")
+    report = validate(split["a"], no_jets, folds=3)
+    jet1 = next(f for f in report.features if f["name"] == "jet1_pt")
+    assert (jet1["n_generated"], jet1["ks"], jet1["flagged"]) == (0, 1.0, True)
+    assert "jet1_pt: never present in the generated sample" in report.flags
+
+
 def test_weighted_samples(split: dict[str, ak.Array]) -> None:
     # the generated sample carries weight 0.1 per event (a ×10 multiplication)
     gen = ak.with_field(split["b"], ak.full_like(split["b"].weight, 0.1), "weight")

@@ -42,6 +42,16 @@ def _writable(path: str, *, force: bool) -> Path:
     return out
 
 
+def _writable_dir(path: str, *, force: bool) -> Path:
+    """The output directory, refused up front if it holds files and ``--force`` is not
+    given."""
+    out = Path(path)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        msg = f"{out}: exists and is not empty; pass --force to replace it"
+        raise EvmultError(msg)
+    return out
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     from evmult.coffea import extract
     from evmult.table import write_table
@@ -207,6 +217,41 @@ def _cmd_multiply(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from evmult.compare import compare
+
+    out = _writable_dir(args.output, force=args.force)
+    overrides: dict[str, dict[str, Any]] = {}
+    for model, key, value in args.set:
+        overrides.setdefault(model, {})[key] = value
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        msg = f"--set names model(s) {', '.join(unknown)} not in --models"
+        raise EvmultError(msg)
+    board = compare(
+        args.table,
+        [(m, m, overrides.get(m, {})) for m in names],
+        n_train=args.train,
+        seed=args.seed,
+        progress=None if args.quiet else print,
+    )
+    board.write(out, force=args.force)
+    for row in board.rows:
+        print(f"  {row['model']:14s} AUC {row['auc']:.3f}")
+    print(f"leaderboard.json, leaderboard.html, leaderboard.png -> {out}")
+    return 0
+
+
+def _parse_model_setting(text: str) -> tuple[str, str, str]:
+    model, sep, rest = text.partition(":")
+    key, eq, value = rest.partition("=")
+    if not (sep and eq and model and key):
+        msg = f"expected MODEL:KEY=VALUE (e.g. vae:latent=8), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return model, key, value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evmult`` command."""
     from evmult.coffea import EXECUTORS
@@ -357,6 +402,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, help="seed of the split")
     sp.add_argument("--force", action="store_true", help="overwrite the outputs")
     sp.set_defaults(func=_cmd_split)
+
+    co = sub.add_parser(
+        "compare",
+        help="train several models on one split and rank them on the same held-out events",
+        description="Train every model on the same training events, validate each on the "
+        "same held-out events and write a leaderboard (JSON, HTML, mplhep figure) with the "
+        "smearing multiplier and the real-vs-real floor as reference rows.",
+    )
+    co.add_argument("table", help="event table (parquet from `evmult extract`)")
+    co.add_argument("--models", required=True, help="comma-separated model families")
+    co.add_argument("--train", type=int, help="training events (default: half)")
+    co.add_argument("--seed", type=int, default=0, help="seed of split, training, generation")
+    co.add_argument(
+        "--set",
+        type=_parse_model_setting,
+        action="append",
+        default=[],
+        metavar="MODEL:KEY=VALUE",
+        help="a model's setting, e.g. vae:latent=8 or flow-vae:preset=fast (repeatable)",
+    )
+    co.add_argument("-o", "--output", required=True, help="output directory")
+    co.add_argument("--quiet", action="store_true", help="no progress lines")
+    co.add_argument("--force", action="store_true", help="replace the output directory")
+    co.set_defaults(func=_cmd_compare)
 
     mo = sub.add_parser("models", help="list the model families")
     mo.set_defaults(func=_cmd_models)

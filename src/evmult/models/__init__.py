@@ -4,18 +4,24 @@
 Example:
     >>> from evmult.models import MODELS
     >>> sorted(MODELS)
-    ['flow-vae', 'smearing', 'vae']
+    ['ae-latent', 'alpha-vae', 'flow-vae', 'smearing', 'vae', 'vae-nf']
 """
 
 from __future__ import annotations
 
+from evmult.models.ae_latent import AELatent
+from evmult.models.alpha_vae import AlphaVAE
 from evmult.models.base import Generator, ModelFileError, TrainingError, pick_device
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.vae import FlowVAE, PlainVAE
+from evmult.models.vae_nf import VAENF
 
 __all__ = [
     "DEFAULT_MODEL",
     "MODELS",
+    "VAENF",
+    "AELatent",
+    "AlphaVAE",
     "FlowVAE",
     "Generator",
     "ModelFileError",
@@ -29,6 +35,9 @@ __all__ = [
 MODELS: dict[str, type[Generator]] = {
     FlowVAE.name: FlowVAE,
     PlainVAE.name: PlainVAE,
+    AlphaVAE.name: AlphaVAE,
+    VAENF.name: VAENF,
+    AELatent.name: AELatent,
     SmearingMultiplier.name: SmearingMultiplier,
 }
 """Model families by name (``evmult train --model NAME``)."""

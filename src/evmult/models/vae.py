@@ -35,7 +35,22 @@ from evmult.errors import InputError
 from evmult.models.base import Generator
 from evmult.models.training import TrainSettings, train
 
-__all__ = ["FlowVAE", "FlowVAEConfig", "PlainVAE", "PlainVAEConfig", "coupling_flow", "mmd2"]
+__all__ = [
+    "FlowVAE",
+    "FlowVAEConfig",
+    "GaussianEncoder",
+    "PlainVAE",
+    "PlainVAEConfig",
+    "PlainVAEModule",
+    "around_codes",
+    "coupling_flow",
+    "fit_latent_flow",
+    "kl_normal",
+    "mass_column_of",
+    "mlp",
+    "mmd2",
+    "posterior_codes",
+]
 
 _ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh}
 # Events per decoder pass at generation: spline flows' per-event cost grows with the
@@ -43,7 +58,12 @@ _ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh
 _SAMPLE_BATCH = {"spline": 8_192, "autoregressive": 8_192, "affine": 32_768}
 
 
-def _mlp(sizes: list[int], activation: str) -> nn.Sequential:
+def mlp(sizes: list[int], activation: str) -> nn.Sequential:
+    """Linear layers of ``sizes`` with ``activation`` between them (none at the end).
+
+    Raises:
+        ValueError: for an unknown activation.
+    """
     if activation not in _ACTIVATIONS:
         msg = f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATIONS)}"
         raise ValueError(msg)
@@ -55,12 +75,12 @@ def _mlp(sizes: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class _Encoder(nn.Module):
+class GaussianEncoder(nn.Module):
     """q(z|x) = N(μ(x), σ(x)²)."""
 
     def __init__(self, features: int, latent: int, hidden: tuple[int, ...], activation: str):
         super().__init__()
-        self.net = _mlp([features, *hidden, 2 * latent], activation)
+        self.net = mlp([features, *hidden, 2 * latent], activation)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, log_var = self.net(x).chunk(2, dim=-1)
@@ -121,7 +141,7 @@ def mmd2(a: torch.Tensor, b: torch.Tensor, widths: tuple[float, ...]) -> torch.T
     return kernel(a, a) + kernel(b, b) - 2 * kernel(a, b)
 
 
-def _mass_column(generator: Generator, weight: float) -> int | None:
+def mass_column_of(generator: Generator, weight: float) -> int | None:
     """The encoded column of the resonance coordinate the MMD term compares, if used.
 
     Raises:
@@ -139,7 +159,45 @@ def _mass_column(generator: Generator, weight: float) -> int | None:
     return [c.name for c in encoding.columns].index(encoding.resonance)
 
 
-def _kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+@torch.no_grad()
+def posterior_codes(
+    encoder: nn.Module, x: np.ndarray, noise: np.ndarray, gen: torch.Generator
+) -> torch.Tensor:
+    """μ and σ of q(z|x) for every training event (one dequantisation draw), stacked
+    as a (2, n, latent) tensor: the "density information buffer" of Otten et al."""
+    noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
+    mu, log_var = encoder(noisy)
+    return torch.stack([mu, (0.5 * log_var).exp()])
+
+
+def fit_latent_flow(
+    flow: zuko.flows.Flow,
+    z: np.ndarray,
+    weights: np.ndarray,
+    settings: TrainSettings,
+    *,
+    seed: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """Maximum-likelihood fit of an unconditional flow to latent points (the second
+    stage of a two-stage model); returns the training record."""
+
+    def loss(batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return -(flow().log_prob(batch) * w).mean()
+
+    return train(
+        flow, loss, z, weights, settings, seed=seed, progress=progress, label="latent flow"
+    )
+
+
+def around_codes(codes: torch.Tensor, n: int, scale: float) -> torch.Tensor:
+    """``n`` latent points drawn around random training events' posterior means, with
+    their posterior widths times ``scale`` (uses torch's global generator)."""
+    idx = torch.randint(0, codes.shape[1], (n,))
+    return codes[0][idx] + scale * codes[1][idx] * torch.randn(n, codes.shape[2])
+
+
+def kl_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, σ²) ‖ N(0, 1)) summed over latent dimensions."""
     return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(-1)
 
@@ -212,7 +270,7 @@ class FlowVAEConfig:
 class _FlowVAEModule(nn.Module):
     def __init__(self, features: int, cfg: FlowVAEConfig, mass_column: int | None) -> None:
         super().__init__()
-        self.encoder = _Encoder(features, cfg.latent, cfg.hidden, cfg.activation)
+        self.encoder = GaussianEncoder(features, cfg.latent, cfg.hidden, cfg.activation)
         self.decoder = coupling_flow(
             features,
             cfg.latent,
@@ -228,7 +286,7 @@ class _FlowVAEModule(nn.Module):
         mu, log_var = self.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         decoded = self.decoder(z)
-        loss = ((-decoded.log_prob(x) + self.beta * _kl(mu, log_var)) * w).mean()
+        loss = ((-decoded.log_prob(x) + self.beta * kl_normal(mu, log_var)) * w).mean()
         if self.mass_column is not None:
             j = self.mass_column
             loss = loss + self.mmd * mmd2(decoded.rsample()[:, j], x[:, j], self.mmd_widths)
@@ -256,7 +314,7 @@ class FlowVAE(Generator):
 
     def _build(self, features: int) -> None:
         cfg = self.config
-        self.module = _FlowVAEModule(features, cfg, _mass_column(self, cfg.mmd))
+        self.module = _FlowVAEModule(features, cfg, mass_column_of(self, cfg.mmd))
         if cfg.prior == "flow":
             self.prior = coupling_flow(
                 cfg.latent, 0, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
@@ -282,31 +340,18 @@ class FlowVAE(Generator):
             )
         }
         gen = torch.Generator().manual_seed(seed + 1)
-        noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
-        with torch.no_grad():
-            mu, log_var = self.module.encoder(noisy)
-        self.codes = torch.stack([mu, (0.5 * log_var).exp()])
+        self.codes = posterior_codes(self.module.encoder, x, noise, gen)
         if self.prior is not None:
-            prior = self.prior
             draws = 4
-            z = (
-                mu.repeat(draws, 1)
-                + (0.5 * log_var).exp().repeat(draws, 1)
-                * torch.randn(draws * len(mu), mu.shape[1], generator=gen)
-            ).numpy()
-
-            def prior_loss(batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-                return -(prior().log_prob(batch) * w).mean()
-
-            record["prior"] = train(
-                prior,
-                prior_loss,
-                z,
+            mu, sigma = self.codes[0].repeat(draws, 1), self.codes[1].repeat(draws, 1)
+            z = mu + sigma * torch.randn(mu.shape, generator=gen)
+            record["prior"] = fit_latent_flow(
+                self.prior,
+                z.numpy(),
                 np.tile(weights, draws),
                 cfg.prior_train,
                 seed=seed + 1,
                 progress=progress,
-                label="latent flow",
             )
         return record
 
@@ -318,8 +363,7 @@ class FlowVAE(Generator):
             return self.prior().sample((n,))
         if cfg.prior == "aggregate":
             assert self.codes is not None
-            idx = torch.randint(0, self.codes.shape[1], (n,))
-            return self.codes[0][idx] + self.codes[1][idx] * torch.randn(n, cfg.latent)
+            return around_codes(self.codes, n, 1.0)
         return torch.randn(n, cfg.latent)
 
     @torch.no_grad()
@@ -388,24 +432,31 @@ class PlainVAEConfig:
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
-class _PlainVAEModule(nn.Module):
+class PlainVAEModule(nn.Module):
+    """Encoder q(z|x), MLP decoder, the (1 − β)·MSE + β·KL loss and the MMD term."""
+
     def __init__(self, features: int, cfg: PlainVAEConfig, mass_column: int | None) -> None:
         super().__init__()
-        self.encoder = _Encoder(features, cfg.latent, cfg.hidden, cfg.activation)
-        self.decoder = _mlp([cfg.latent, *reversed(cfg.hidden), features], cfg.activation)
+        self.encoder = GaussianEncoder(features, cfg.latent, cfg.hidden, cfg.activation)
+        self.decoder = mlp([cfg.latent, *reversed(cfg.hidden), features], cfg.activation)
         self.beta = cfg.beta
+        self.encoder_latent = cfg.latent
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
 
     def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         mu, log_var = self.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         mse = (self.decoder(z) - x).pow(2).sum(-1)
-        loss = (((1 - self.beta) * mse + self.beta * _kl(mu, log_var)) * w).mean()
-        if self.mass_column is not None:
-            j = self.mass_column
-            prior = self.decoder(torch.randn_like(mu))[:, j]
-            loss = loss + self.mmd * mmd2(prior, x[:, j], self.mmd_widths)
-        return loss
+        loss = (((1 - self.beta) * mse + self.beta * kl_normal(mu, log_var)) * w).mean()
+        return loss + self.mmd_term(x)
+
+    def mmd_term(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The weighted MMD between the resonance mass of prior draws and the batch's."""
+        if self.mass_column is None:
+            return 0.0
+        j = self.mass_column
+        prior = self.decoder(torch.randn(len(x), self.encoder_latent, device=x.device))[:, j]
+        return self.mmd * mmd2(prior, x[:, j], self.mmd_widths)
 
 
 class PlainVAE(Generator):
@@ -417,12 +468,15 @@ class PlainVAE(Generator):
 
     def __init__(self, config: PlainVAEConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        self.module: _PlainVAEModule | None = None
+        self.module: PlainVAEModule | None = None
+
+    def _module(self, features: int) -> PlainVAEModule:
+        return PlainVAEModule(features, self.config, mass_column_of(self, self.config.mmd))
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
-        self.module = _PlainVAEModule(x.shape[1], self.config, _mass_column(self, self.config.mmd))
+        self.module = self._module(x.shape[1])
         return {
             "vae": train(
                 self.module,
@@ -433,7 +487,7 @@ class PlainVAE(Generator):
                 noise=noise,
                 seed=seed,
                 progress=progress,
-                label="vae",
+                label=self.name,
             )
         }
 
@@ -449,8 +503,6 @@ class PlainVAE(Generator):
         return dict(self.module.state_dict())
 
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.module = _PlainVAEModule(
-            self._fitted().n_features, self.config, _mass_column(self, self.config.mmd)
-        )
+        self.module = self._module(self._fitted().n_features)
         self.module.load_state_dict(tensors)
         self.module.eval()

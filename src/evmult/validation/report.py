@@ -271,6 +271,17 @@ def _beyond(value: float, floor: float, band: float) -> bool:
     return value > FLAG_FACTOR * floor and value > band
 
 
+def _absent_feature(missing: bool) -> dict[str, Any]:
+    """The distances of a feature one sample (or both) never has: maximal, flagged."""
+    nan = math.nan
+    return {
+        "ks": 1.0 if missing else 0.0,
+        "w1_iqr": math.inf if missing else 0.0,
+        **{f"{k}_{x}": nan for k in ("ks", "w1_iqr") for x in ("floor", "floor_std", "band")},
+        "flagged": missing,
+    }
+
+
 def _feature_metrics(
     real: _Sample, gen: _Sample, names: Sequence[str], rng: np.random.Generator
 ) -> list[dict[str, Any]]:
@@ -292,13 +303,16 @@ def _feature_metrics(
             "n_real": int(rok.sum()),
             "n_generated": int(gok.sum()),
         }
+        if min(sizes) <= 0:  # e.g. a generator that never makes a second jet
+            missing = bool(rok.sum()) != bool(gok.sum())
+            rows.append(row | _absent_feature(missing))
+            continue
         for key, statistic in (("ks", ks_statistic), ("w1_iqr", wasserstein_iqr)):
             floor, spread = _floor(r, real.weights, sizes, statistic, rng)
             row[key] = statistic(r, g, real.weights, gen.weights)
             row[f"{key}_floor"] = floor
             row[f"{key}_floor_std"] = spread
-        with np.errstate(divide="ignore"):
-            row["ks_band"] = ks_crit * math.sqrt(1 / sizes[0] + 1 / sizes[1])
+        row["ks_band"] = ks_crit * math.sqrt(1 / sizes[0] + 1 / sizes[1])
         row["w1_iqr_band"] = _band(row["w1_iqr_floor"], row["w1_iqr_floor_std"], n_tests)
         row["flagged"] = any(
             _beyond(row[k], row[f"{k}_floor"], row[f"{k}_band"]) for k in ("ks", "w1_iqr")
@@ -471,6 +485,10 @@ def _peak_flags(peaks: dict[str, dict[str, Any]], channel: Channel) -> list[str]
 def _flags(report: ValidationReport) -> list[str]:
     flags = []
     for f in report.features:
+        if f["flagged"] and not min(f["n_real"], f["n_generated"]):
+            empty = "generated" if f["n_generated"] == 0 else "real"
+            flags.append(f"{f['name']}: never present in the {empty} sample")
+            continue
         for key in ("ks", "w1_iqr"):
             if _beyond(f[key], f[f"{key}_floor"], f[f"{key}_band"]):
                 flags.append(

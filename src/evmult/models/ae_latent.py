@@ -1,0 +1,162 @@
+"""``ae-latent``: a deterministic autoencoder with a generator in its latent space.
+
+The CMS WZ study compresses the event (7 → 4, 7 → 2, 10 → 5 features) with a plain
+autoencoder and generates new events by sampling the latent space with a separate
+generator and decoding. Here the encoder and decoder are MLPs trained on the squared
+reconstruction error, and the latent generator is a normalising flow (zuko coupling
+splines) fitted to the encoded training events afterwards.
+:meth:`AELatent.reconstruct` gives the reconstruction of given events (the study's
+compression test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+from torch import nn
+
+from evmult.models.base import Generator
+from evmult.models.training import TrainSettings, train
+from evmult.models.vae import coupling_flow, fit_latent_flow, mlp
+
+__all__ = ["AELatent", "AELatentConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AELatentConfig:
+    """Configuration of :class:`AELatent`.
+
+    Args:
+        latent: dimensions of the code.
+        hidden: encoder and (mirrored) decoder hidden widths.
+        activation: ``silu``, ``relu``, ``elu`` or ``tanh``.
+        prior_type: the latent flow's transforms, ``"spline"`` or ``"affine"``.
+        prior_transforms: coupling transforms of the latent flow.
+        resonance_coordinate: learn the channel's resonance mass as a coordinate.
+        train: optimiser settings of the autoencoder.
+        prior_train: optimiser settings of the latent flow.
+    """
+
+    latent: int = 4
+    hidden: tuple[int, ...] = (128, 128)
+    activation: str = "silu"
+    prior_type: str = "spline"
+    prior_transforms: int = 4
+    resonance_coordinate: bool = True
+    train: TrainSettings = dataclasses.field(default_factory=TrainSettings)
+    prior_train: TrainSettings = dataclasses.field(
+        default_factory=lambda: TrainSettings(epochs=60, batch_size=1024, lr=2e-3)
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("train", "prior_train"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, TrainSettings(**value))
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+
+
+class _Autoencoder(nn.Module):
+    def __init__(self, features: int, cfg: AELatentConfig) -> None:
+        super().__init__()
+        self.encoder = mlp([features, *cfg.hidden, cfg.latent], cfg.activation)
+        self.decoder = mlp([cfg.latent, *reversed(cfg.hidden), features], cfg.activation)
+
+    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return ((self.decoder(self.encoder(x)) - x).pow(2).sum(-1) * w).mean()
+
+
+class AELatent(Generator):
+    """A deterministic autoencoder; new events decode points of a flow fitted to the
+    training events' codes."""
+
+    name = "ae-latent"
+    Config = AELatentConfig
+
+    def __init__(self, config: AELatentConfig | None = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        self.module: _Autoencoder | None = None
+        self.prior: nn.Module | None = None
+
+    def _build(self, features: int) -> None:
+        cfg = self.config
+        self.module = _Autoencoder(features, cfg)
+        self.prior = coupling_flow(
+            cfg.latent, 0, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
+        )
+
+    def _fit_matrix(
+        self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
+    ) -> dict[str, Any]:
+        cfg = self.config
+        self._build(x.shape[1])
+        assert self.module is not None
+        assert self.prior is not None
+        record = {
+            "ae": train(
+                self.module,
+                self.module.loss,
+                x,
+                weights,
+                cfg.train,
+                noise=noise,
+                seed=seed,
+                progress=progress,
+                label=self.name,
+            )
+        }
+        gen = torch.Generator().manual_seed(seed + 1)
+        draws = 4
+        noisy = (
+            np.repeat(x, draws, axis=0)
+            + np.repeat(noise, draws, axis=0)
+            * torch.randn((draws * len(x), x.shape[1]), generator=gen).numpy()
+        )
+        with torch.no_grad():
+            codes = self.module.encoder(torch.as_tensor(noisy, dtype=torch.float32)).numpy()
+        record["prior"] = fit_latent_flow(
+            self.prior,
+            codes,
+            np.repeat(weights, draws),
+            cfg.prior_train,
+            seed=seed + 1,
+            progress=progress,
+        )
+        return record
+
+    @torch.no_grad()
+    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+        assert self.module is not None
+        assert self.prior is not None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            z = self.prior().sample((n,))
+        return self.module.decoder(z).numpy()
+
+    @torch.no_grad()
+    def reconstruct(self, table: ak.Array) -> ak.Array:
+        """Encode and decode events: the autoencoder's reconstruction of ``table``."""
+        encoding = self._fitted()
+        assert self.module is not None
+        x = torch.as_tensor(encoding.transform(table, rng=np.random.default_rng(0)))
+        out = self.module.decoder(self.module.encoder(x)).numpy()
+        return encoding.inverse(out, rng=np.random.default_rng(1))
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        assert self.module is not None
+        assert self.prior is not None
+        return {f"ae.{k}": v for k, v in self.module.state_dict().items()} | {
+            f"prior.{k}": v for k, v in self.prior.state_dict().items()
+        }
+
+    def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self._build(self._fitted().n_features)
+        assert self.module is not None
+        assert self.prior is not None
+        self.module.load_state_dict({k[3:]: v for k, v in tensors.items() if k.startswith("ae.")})
+        self.prior.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("prior.")})
+        self.module.eval()
