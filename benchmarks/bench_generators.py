@@ -45,6 +45,8 @@ RUNS = {  # label: (model family, settings)
     "vae (prior)": ("vae", {}),
     "alpha-vae": ("alpha-vae", {}),
     "vae-nf": ("vae-nf", {}),
+    "vae-d": ("vae-d", {}),
+    "vae-nf-d": ("vae-nf-d", {}),
     "ae-latent": ("ae-latent", {}),
     "smearing": ("smearing", {}),
 }

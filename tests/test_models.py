@@ -49,6 +49,22 @@ QUICK = {
         "prior_train.epochs": 2,
         "prior_train.min_steps": 0,
     },
+    "vae-d": {
+        "latent": 2,
+        "hidden": (32,),
+        "disc_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
+    "vae-nf-d": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (16,),
+        "disc_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
     "smearing": {},
 }
 

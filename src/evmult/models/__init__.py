@@ -4,7 +4,7 @@
 Example:
     >>> from evmult.models import MODELS
     >>> sorted(MODELS)
-    ['ae-latent', 'alpha-vae', 'flow-vae', 'smearing', 'vae', 'vae-nf']
+    ['ae-latent', 'alpha-vae', 'flow-vae', 'smearing', 'vae', 'vae-d', 'vae-nf', 'vae-nf-d']
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from evmult.models.alpha_vae import AlphaVAE
 from evmult.models.base import Generator, ModelFileError, TrainingError, pick_device
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.vae import FlowVAE, PlainVAE
+from evmult.models.vae_d import VAED, VAENFD
 from evmult.models.vae_nf import VAENF
 
 __all__ = [
     "DEFAULT_MODEL",
     "MODELS",
+    "VAED",
     "VAENF",
+    "VAENFD",
     "AELatent",
     "AlphaVAE",
     "FlowVAE",
@@ -37,6 +40,8 @@ MODELS: dict[str, type[Generator]] = {
     PlainVAE.name: PlainVAE,
     AlphaVAE.name: AlphaVAE,
     VAENF.name: VAENF,
+    VAED.name: VAED,
+    VAENFD.name: VAENFD,
     AELatent.name: AELatent,
     SmearingMultiplier.name: SmearingMultiplier,
 }

@@ -443,11 +443,16 @@ class PlainVAEModule(nn.Module):
         self.encoder_latent = cfg.latent
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
 
-    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparametrised draw z ~ q(z|x) and the KL divergence to the prior."""
         mu, log_var = self.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+        return z, kl_normal(mu, log_var)
+
+    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        z, kl = self.posterior(x)
         mse = (self.decoder(z) - x).pow(2).sum(-1)
-        loss = (((1 - self.beta) * mse + self.beta * kl_normal(mu, log_var)) * w).mean()
+        loss = (((1 - self.beta) * mse + self.beta * kl) * w).mean()
         return loss + self.mmd_term(x)
 
     def mmd_term(self, x: torch.Tensor) -> torch.Tensor | float:

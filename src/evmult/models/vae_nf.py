@@ -28,7 +28,7 @@ from evmult.models.vae import (
     mass_column_of,
 )
 
-__all__ = ["VAENF", "VAENFConfig"]
+__all__ = ["VAENF", "VAENFConfig", "VAENFModule"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -64,22 +64,22 @@ def _latent_flow(cfg: VAENFConfig) -> zuko.flows.Flow:
     return coupling_flow(cfg.latent, 0, cfg.flow_transforms, cfg.flow_hidden, kind=cfg.flow_type)
 
 
-class _VAENFModule(PlainVAEModule):
+class VAENFModule(PlainVAEModule):
+    """The plain VAE module with a flow on its posterior draws."""
+
     def __init__(self, features: int, cfg: VAENFConfig, mass_column: int | None) -> None:
         super().__init__(features, cfg, mass_column)
         self.flow = _latent_flow(cfg)
 
-    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z_K = f(z₀), z₀ ~ q₀(z|x), and the single-sample KL estimate."""
         mu, log_var = self.encoder(x)
         eps = torch.randn_like(mu)
         z0 = mu + eps * (0.5 * log_var).exp()
         log_q0 = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(-1)
         zk, ladj = self.flow.transform().call_and_ladj(z0)
         log_p = -0.5 * (zk.pow(2) + _LOG_2PI).sum(-1)
-        kl = log_q0 - ladj - log_p
-        mse = (self.decoder(zk) - x).pow(2).sum(-1)
-        loss = (((1 - self.beta) * mse + self.beta * kl) * w).mean()
-        return loss + self.mmd_term(x)
+        return zk, log_q0 - ladj - log_p
 
 
 class VAENF(PlainVAE):
@@ -88,5 +88,5 @@ class VAENF(PlainVAE):
     name = "vae-nf"
     Config = VAENFConfig
 
-    def _module(self, features: int) -> _VAENFModule:
-        return _VAENFModule(features, self.config, mass_column_of(self, self.config.mmd))
+    def _module(self, features: int) -> VAENFModule:
+        return VAENFModule(features, self.config, mass_column_of(self, self.config.mmd))
