@@ -276,6 +276,19 @@ def test_dask_partitions_hold_the_local_events(zll_model: Path, tmp_path: Path) 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_cli_dask_executor(
+    zll_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "d.root"
+    args = ["multiply", str(zll_model), "--n", "600", "-o", str(out), "--seed", "4"]
+    assert main([*args, "--executor", "dask", "--workers", "1", "--quiet"]) == 0
+    assert "d_0000.root" in capsys.readouterr().out
+    local = tmp_path / "local.root"
+    write_generated(zll_model, local, n=600, seed=4)
+    assert ak.array_equal(_events(tmp_path / "d_0000.root"), _events(local))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_killed_mid_write_leaves_no_file(zll_model: Path, tmp_path: Path, sig: int) -> None:
     out = tmp_path / "big.root"

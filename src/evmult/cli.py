@@ -203,7 +203,8 @@ def _cmd_multiply(args: argparse.Namespace) -> int:
             out = write_generated_dask(
                 args.model, args.output, client=client, partitions=args.partitions, **common
             )
-        where = f"{len(out['paths'])} files {out['paths'][0]} ..."
+        paths = out["paths"]
+        where = ", ".join(paths) if len(paths) <= 2 else f"{paths[0]} ... {paths[-1]}"
     else:
         _writable(args.output, force=args.force)
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
