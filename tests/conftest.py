@@ -15,6 +15,57 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVMULT_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEMO_SAMPLE = REPO / "examples" / "data" / "demo_zll.root"
 
+#: Settings that train every model family in about a second (tests of behaviour, not
+#: of fidelity).
+QUICK = {
+    "flow-vae": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (32,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+        "prior_train.epochs": 2,
+        "prior_train.min_steps": 0,
+    },
+    "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
+    "alpha-vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
+    "vae-nf": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
+    "ae-latent": {
+        "latent": 2,
+        "hidden": (32,),
+        "prior_transforms": 2,
+        "train.epochs": 2,
+        "train.min_steps": 0,
+        "prior_train.epochs": 2,
+        "prior_train.min_steps": 0,
+    },
+    "vae-d": {
+        "latent": 2,
+        "hidden": (32,),
+        "disc_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
+    "vae-nf-d": {
+        "latent": 2,
+        "hidden": (32,),
+        "flow_transforms": 2,
+        "flow_hidden": (16,),
+        "disc_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
+    "smearing": {},
+}
+
 
 @pytest.fixture(scope="session")
 def shared() -> Callable[[str], Path]:

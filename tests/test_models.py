@@ -9,7 +9,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_SAMPLE
+from conftest import DEMO_SAMPLE, QUICK
 
 from evmult.cli import main
 from evmult.coffea import extract
@@ -18,55 +18,6 @@ from evmult.models import DEFAULT_MODEL, MODELS, Generator, ModelFileError, Trai
 from evmult.pipeline import apply_overrides, fit, multiply
 from evmult.table import read_table, write_table
 from evmult.validation import physicality
-
-QUICK = {
-    "flow-vae": {
-        "latent": 2,
-        "hidden": (32,),
-        "flow_transforms": 2,
-        "flow_hidden": (32,),
-        "train.epochs": 2,
-        "train.min_steps": 0,
-        "prior_train.epochs": 2,
-        "prior_train.min_steps": 0,
-    },
-    "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
-    "alpha-vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
-    "vae-nf": {
-        "latent": 2,
-        "hidden": (32,),
-        "flow_transforms": 2,
-        "flow_hidden": (16,),
-        "train.epochs": 2,
-        "train.min_steps": 0,
-    },
-    "ae-latent": {
-        "latent": 2,
-        "hidden": (32,),
-        "prior_transforms": 2,
-        "train.epochs": 2,
-        "train.min_steps": 0,
-        "prior_train.epochs": 2,
-        "prior_train.min_steps": 0,
-    },
-    "vae-d": {
-        "latent": 2,
-        "hidden": (32,),
-        "disc_hidden": (16,),
-        "train.epochs": 2,
-        "train.min_steps": 0,
-    },
-    "vae-nf-d": {
-        "latent": 2,
-        "hidden": (32,),
-        "flow_transforms": 2,
-        "flow_hidden": (16,),
-        "disc_hidden": (16,),
-        "train.epochs": 2,
-        "train.min_steps": 0,
-    },
-    "smearing": {},
-}
 
 
 @pytest.fixture(scope="module")

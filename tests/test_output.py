@@ -15,7 +15,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
-from conftest import DEMO_SAMPLE, REPO
+from conftest import DEMO_SAMPLE, QUICK, REPO
 
 from evmult.channels import get_channel
 from evmult.cli import main
@@ -26,16 +26,6 @@ from evmult.output import write_generated, write_generated_dask
 from evmult.pipeline import fit, multiply
 from evmult.table import read_table, write_table
 
-QUICK = {
-    "latent": 2,
-    "hidden": (32,),
-    "flow_transforms": 2,
-    "flow_hidden": (32,),
-    "train.epochs": 2,
-    "train.min_steps": 0,
-    "prior_train.epochs": 2,
-    "prior_train.min_steps": 0,
-}
 pytestmark = pytest.mark.filterwarnings("ignore:Missing cross-reference")
 
 
@@ -53,7 +43,7 @@ def zll_table(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def zll_model(workdir: Path, zll_table: Path) -> Path:
     """A quickly trained default model that records its training table."""
-    return fit(zll_table, seed=1, **QUICK).save(workdir / "zll.evmult")
+    return fit(zll_table, seed=1, **QUICK["flow-vae"]).save(workdir / "zll.evmult")
 
 
 def _events(path: Path, tree: str = "Events") -> ak.Array:
@@ -136,7 +126,7 @@ def test_every_collection_channel_round_trips(
     shared, channel: str, sample: str, tmp_path: Path
 ) -> None:
     table = extract([shared(sample)], channel)[:2_000]
-    model = fit(table, seed=1, **QUICK)
+    model = fit(table, seed=1, **QUICK["flow-vae"])
     out = tmp_path / f"{channel}.root"
     write_generated(model, out, n=1_500, seed=2)
     again = extract([out], channel)
@@ -306,9 +296,11 @@ def test_killed_mid_write_leaves_no_file(zll_model: Path, tmp_path: Path, sig: i
         time.sleep(0.2)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
-    assert "interrupted" in err.decode()
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+    assert "evmult: interrupted" in err.decode()
+    # 130 from main(); under load CPython has also reported the handled interrupt
+    # as death by SIGINT (-2) at exit, after the cleanup
+    assert proc.returncode in (130, -signal.SIGINT), err.decode()
 
 
 def test_root_itself_reads_the_file(zll_model: Path, tmp_path: Path) -> None:

@@ -59,17 +59,9 @@ class VAEDConfig(PlainVAEConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class VAENFDConfig(VAENFConfig):
+class VAENFDConfig(VAENFConfig, VAEDConfig):
     """Configuration of :class:`VAENFD`: ``vae-nf``'s, plus ``gamma``, ``alpha`` and
     ``disc_hidden`` as in :class:`VAEDConfig`."""
-
-    gamma: float = 1.0
-    alpha: float = 0.1
-    disc_hidden: tuple[int, ...] = (128, 64)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "disc_hidden", tuple(self.disc_hidden))
 
 
 class _Discriminator(nn.Module):
