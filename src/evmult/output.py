@@ -61,6 +61,7 @@ __all__ = [
     "Plan",
     "generate",
     "plan",
+    "table_record",
     "to_branches",
     "write_generated",
 ]
@@ -323,8 +324,7 @@ class _ParquetSink:
 
     def __init__(self, path: Path, record: dict[str, Any]) -> None:
         self.path = path
-        keys = ("channel", "generated", "sources", "evmult_version")
-        self.meta = {k: record[k] for k in keys} | {"provenance": record}
+        self.meta = table_record(record) | {"provenance": record}
         self.writer: Any = None
         self.schema: Any = None
 
@@ -369,6 +369,12 @@ def provenance(model: Any, p: Plan, *, model_file: str | Path | None = None) -> 
         path = Path(model_file)
         record["model_file"] = {"path": str(path.resolve()), "sha256": file_sha256(path)}
     return record
+
+
+def table_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The part of a :func:`provenance` record a generated event table carries in
+    ``attrs["evmult"]`` (the keys :meth:`Generator.sample` sets)."""
+    return {k: record[k] for k in ("channel", "generated", "sources", "evmult_version")}
 
 
 def _events(
@@ -521,15 +527,17 @@ def write_generated(
 
     model_file = None if hasattr(model, "sample") else model
     gen = load_model(model) if model_file is not None else model
-    original = None
-    if include_original:
-        original = load_original(gen, None if include_original is True else include_original)
-    p = plan(gen, factor=factor, n=n, seed=seed, original=original, block=block)
     path = Path(path)
-    _check_suffix(path)
-    if chunk_size <= 0:
-        msg = f"chunk size must be positive, got {chunk_size}"
-        raise InputError(msg)
+    original, p = _prepare(
+        gen,
+        path,
+        factor,
+        n,
+        seed,
+        include_original=include_original,
+        block=block,
+        chunk_size=chunk_size,
+    )
     with atomic_path(path, force=force) as tmp, _progress(p.n_total, progress, path.name) as tick:
         out = write_events(
             gen,
@@ -546,10 +554,28 @@ def write_generated(
     return out | {"generated": p.n, "original": p.n_original, "path": str(path)}
 
 
-def _check_suffix(path: Path) -> None:
+def _prepare(
+    model: Any,
+    path: Path,
+    factor: float | None,
+    n: int | None,
+    seed: int,
+    *,
+    include_original: bool | str | Path,
+    block: int,
+    chunk_size: int,
+) -> tuple[ak.Array | None, Plan]:
+    """Check the output name and chunk size; load the originals; make the plan."""
     if path.suffix not in (".root", ".parquet"):
         msg = f"{path}: the output must end in .root or .parquet"
         raise InputError(msg)
+    if chunk_size <= 0:
+        msg = f"chunk size must be positive, got {chunk_size}"
+        raise InputError(msg)
+    original = None
+    if include_original:
+        original = load_original(model, None if include_original is True else include_original)
+    return original, plan(model, factor=factor, n=n, seed=seed, original=original, block=block)
 
 
 def partition_paths(path: str | Path, partitions: int) -> list[Path]:
@@ -626,12 +652,17 @@ def write_generated_dask(
     from evmult.pipeline import load_model
 
     path = Path(path)
-    _check_suffix(path)
     model = load_model(model_file)
-    original = None
-    if include_original:
-        original = load_original(model, None if include_original is True else include_original)
-    p = plan(model, factor=factor, n=n, seed=seed, original=original, block=block)
+    original, p = _prepare(
+        model,
+        path,
+        factor,
+        n,
+        seed,
+        include_original=include_original,
+        block=block,
+        chunk_size=chunk_size,
+    )
     n_blocks = len(p.blocks())
     k = partitions or max(1, sum(client.nthreads().values()))
     k = max(1, min(k, n_blocks))

@@ -141,12 +141,10 @@ def multiply(
     Returns:
         An event table whose weights sum to the training sample's sum of weights.
     """
-    from evmult.output import BLOCK, generate, plan, provenance
+    from evmult.output import BLOCK, generate, plan, provenance, table_record
 
     gen = model if isinstance(model, Generator) else load_model(model)
     p = plan(gen, factor=factor, n=n, seed=seed, block=block or BLOCK)
     parts = list(generate(gen, p))
     table = parts[0] if len(parts) == 1 else ak.concatenate(parts)
-    record = provenance(gen, p)
-    meta = {k: record[k] for k in ("channel", "generated", "sources", "evmult_version")}
-    return ak.Array(table, attrs={"evmult": meta})
+    return ak.Array(table, attrs={"evmult": table_record(provenance(gen, p))})
