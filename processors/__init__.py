@@ -11,12 +11,13 @@ In the repository this directory is the top-level ``processors/``; it installs a
 Example:
     >>> from evmult.processors import PROCESSORS
     >>> sorted(PROCESSORS)
-    ['dplus', 'ttbar_semilep', 'wz', 'zgamma', 'zll']
+    ['dplus', 'inclusive', 'ttbar_semilep', 'wz', 'zgamma', 'zll']
 """
 
 from __future__ import annotations
 
 from evmult.processors.dplus import DplusProcessor
+from evmult.processors.inclusive import InclusiveProcessor
 from evmult.processors.ttbar_semilep import TtbarSemilepProcessor
 from evmult.processors.wz import WZProcessor
 from evmult.processors.zgamma import ZgammaProcessor
@@ -25,6 +26,7 @@ from evmult.processors.zll import ZllProcessor
 __all__ = [
     "PROCESSORS",
     "DplusProcessor",
+    "InclusiveProcessor",
     "TtbarSemilepProcessor",
     "WZProcessor",
     "ZgammaProcessor",
@@ -33,5 +35,12 @@ __all__ = [
 
 PROCESSORS = {
     p.channel_name: p
-    for p in (ZllProcessor, ZgammaProcessor, WZProcessor, TtbarSemilepProcessor, DplusProcessor)
+    for p in (
+        ZllProcessor,
+        ZgammaProcessor,
+        WZProcessor,
+        TtbarSemilepProcessor,
+        DplusProcessor,
+        InclusiveProcessor,
+    )
 }

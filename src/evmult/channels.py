@@ -60,7 +60,10 @@ class Channel:
         resonances: invariant masses that characterise the channel.
         leptons: collections that hold the channel's leptons (muons and electrons),
             which share one lepton budget (``collections`` gives the per-flavour maximum).
-        n_leptons: total number of leptons kept per event (0 for no leptons).
+        n_leptons: total number of leptons kept per event (0 for no leptons); with
+            ``variable_leptons``, the most kept.
+        variable_leptons: events may have 0 to ``n_leptons`` leptons (``inclusive``).
+        has_met: the table has a ``MET`` record.
     """
 
     name: str
@@ -71,6 +74,7 @@ class Channel:
     resonances: tuple[Resonance, ...] = ()
     leptons: tuple[str, ...] = ()
     n_leptons: int = 0
+    variable_leptons: bool = False
     has_met: bool = True
 
 
@@ -123,6 +127,18 @@ CHANNELS: dict[str, Channel] = {
         ),
         leptons=("Muon", "Electron"),
         n_leptons=1,
+    ),
+    "inclusive": Channel(
+        name="inclusive",
+        description=(
+            "every event: up to 2 leptons, 4 jets with b-tag, 1 photon, MET, nJet and the "
+            "process label (for mixtures, e.g. DarkMachines files)"
+        ),
+        collections={"Muon": 2, "Electron": 2, "Photon": 1, "Jet": 4},
+        event_fields=("nJet",),
+        leptons=("Muon", "Electron"),
+        n_leptons=2,
+        variable_leptons=True,
     ),
     "dplus": Channel(
         name="dplus",

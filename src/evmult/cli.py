@@ -159,6 +159,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         args.table,
         model=args.model,
         preset=args.preset,
+        condition=args.condition,
         seed=args.seed,
         progress=not args.quiet,
         **settings,
@@ -173,6 +174,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(
         f"{model.name} on {model.info['n_train']:,} {model.info['channel']} events ({timing}) -> {out}"
     )
+    if model.labels:
+        counts = ", ".join(f"{k} {v['n']:,}" for k, v in model.info["labels"].items())
+        print(f"conditioned on {args.condition}: {counts}")
     return 0
 
 
@@ -184,6 +188,7 @@ def _cmd_multiply(args: argparse.Namespace) -> int:
         "n": args.n,
         "seed": args.seed,
         "include_original": args.include_original or False,
+        "label": args.label,
         "chunk_size": args.chunk_size,
         "tree": args.tree,
         "compression": args.compression,
@@ -340,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--preset", choices=["fast"], help="fast: affine coupling decoder, faster sampling"
     )
+    tr.add_argument(
+        "--condition",
+        metavar="FIELD",
+        help="one model for every value of FIELD, given at generation: process, flavour, "
+        "nJet ... (yields kept per value)",
+    )
     tr.add_argument("--epochs", type=int, help="maximum training epochs")
     tr.add_argument("--seed", type=int, default=0, help="training seed")
     tr.add_argument("--device", help="auto (default), cpu or cuda[:i]")
@@ -368,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, help="OUT.root (NanoAOD-style or flat) or OUT.parquet"
     )
     mu.add_argument("--seed", type=int, default=0, help="generation seed")
+    mu.add_argument(
+        "--label",
+        help="conditional models: only this label's events, with its yield "
+        "(default: every label, in the training proportions)",
+    )
     mu.add_argument("--chunk-size", type=int, default=100_000, help="events per write")
     mu.add_argument(
         "--include-original",

@@ -44,9 +44,12 @@ import numpy as np
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 
-__all__ = ["DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
+__all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
 
 _MASS_OFFSET = 1.0  # masses and MET: log(1 + x), defined at 0
+
+CONDITIONS = {"flavour": "lep1_muon"}
+"""Friendly names of condition columns (besides ``process`` and the discrete columns)."""
 
 DEQUANTISATION_WIDTH = 0.1
 """σ of the Gaussian noise on integers in training (P(|noise| > 0.5) = 6e-7)."""
@@ -114,6 +117,10 @@ class Encoding:
         lepton_mass: |pdgId| (as a string) -> lepton mass (GeV) from the training sample.
         particle_pdg: particle -> [|pdgId|, sign of pdgId × charge].
         processes: process labels, indexed by the ``process`` column.
+        condition: the discrete column the model is conditioned on (not learned: its
+            value is given at generation), or ``None``.
+        condition_values: the values of the condition column, one per label.
+        labels: a name per condition value (process names; ``e``/``mu`` for flavour).
     """
 
     channel: str
@@ -124,6 +131,9 @@ class Encoding:
     lepton_mass: dict[str, float]
     particle_pdg: dict[str, list[int]]
     processes: list[str]
+    condition: str | None = None
+    condition_values: list[float] = dataclasses.field(default_factory=list)
+    labels: list[str] = dataclasses.field(default_factory=list)
 
     # ------------------------------------------------------------------ layout
     @property
@@ -143,21 +153,28 @@ class Encoding:
         if channel.n_leptons:
             leptons = ak.concatenate([table[c] for c in channel.leptons], axis=1)
             counts = ak.to_numpy(ak.num(leptons))
-            if np.any(counts != channel.n_leptons):
-                bad = int(np.argmax(counts != channel.n_leptons))
+            wrong = counts > channel.n_leptons
+            if not channel.variable_leptons:
+                wrong |= counts < channel.n_leptons
+            if np.any(wrong):
+                bad = int(np.argmax(wrong))
                 msg = (
-                    f"channel {channel.name} needs exactly {channel.n_leptons} leptons per "
-                    f"event; event {bad} has {counts[bad]}"
+                    f"channel {channel.name} needs {'at most' if channel.variable_leptons else 'exactly'} "
+                    f"{channel.n_leptons} leptons per event; event {bad} has {counts[bad]}"
                 )
                 raise InputError(msg)
+            if channel.variable_leptons:
+                raw["nLepton"] = counts.astype(np.float64)
             leptons = leptons[ak.argsort(leptons.pt, axis=1, ascending=False)]
             for i in range(channel.n_leptons):
                 p = f"lep{i + 1}"
                 for f in ("pt", "eta", "phi"):
                     raw[f"{p}_{f}"] = _slots(leptons, channel.n_leptons, f)[:, i]
                 pdg = np.abs(_slots(leptons, channel.n_leptons, "pdgId")[:, i])
-                raw[f"{p}_muon"] = (pdg == 13).astype(np.float64)
-                raw[f"{p}_charge"] = (_slots(leptons, channel.n_leptons, "charge")[:, i] > 0) * 1.0
+                charge = _slots(leptons, channel.n_leptons, "charge")[:, i]
+                absent = np.isnan(pdg)
+                raw[f"{p}_muon"] = np.where(absent, np.nan, (pdg == 13) * 1.0)
+                raw[f"{p}_charge"] = np.where(absent, np.nan, (charge > 0) * 1.0)
         for name in channel.particles:
             obj = table[name]
             for f in ("pt", "eta", "phi", "mass"):
@@ -195,7 +212,10 @@ class Encoding:
 
     @staticmethod
     def _leader(channel: Channel) -> str:
-        return "lep1" if channel.n_leptons else channel.particles[0]
+        """The object every azimuth is measured from: one every event has."""
+        if channel.n_leptons and not channel.variable_leptons:
+            return "lep1"
+        return channel.particles[0] if channel.particles else "MET"
 
     @staticmethod
     def _coordinate_target(channel: Channel) -> tuple[str, list[str]] | None:
@@ -217,6 +237,7 @@ class Encoding:
         channel: Channel | str,
         *,
         resonance_coordinate: bool = True,
+        condition: str | None = None,
     ) -> Encoding:
         """Fit the encoding to a training table.
 
@@ -225,10 +246,13 @@ class Encoding:
             channel: their channel (or its name).
             resonance_coordinate: learn the channel's first resonance mass in place of
                 the pT of its last object, where the channel has a summed resonance.
+            condition: a discrete column to condition on instead of learning it:
+                ``process``, ``flavour`` (the leading lepton's, hence a pair's), a count
+                such as ``nJet`` or any other discrete column (see :data:`CONDITIONS`).
 
         Raises:
-            InputError: for an empty table, non-finite values or a lepton count that
-                does not match the channel.
+            InputError: for an empty table, non-finite values, a lepton count that
+                does not match the channel or a column that cannot be a condition.
         """
         ch = get_channel(channel) if isinstance(channel, str) else channel
         if len(table) == 0:
@@ -256,7 +280,11 @@ class Encoding:
         if target is not None:
             enc.resonance = target[0]
         features = enc._features(raw, table)
+        if condition is not None:
+            enc._fit_condition(condition, raw)
         for name, values in features.items():
+            if name == enc.condition:
+                continue
             if not np.all(np.isfinite(values) | np.isnan(_presence(name, raw))):
                 bad = int(np.argmax(~np.isfinite(values)))
                 msg = f"column {name} is not finite in training event {bad}: {values[bad]}"
@@ -285,6 +313,54 @@ class Encoding:
             col.std = math.sqrt(variance) if variance > 0 else 1.0
             enc.columns.append(col)
         return enc
+
+    def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
+        """Choose the condition column and its labels (see :meth:`fit`)."""
+        column = CONDITIONS.get(condition, condition)
+        allowed = sorted({*CONDITIONS, *(k for k in raw if _is_discrete(k))})
+        if column not in raw or not _is_discrete(column):
+            why = (
+                "the table has fewer than two processes"
+                if column == "process"
+                else f"channel {self.channel} has no such discrete column"
+            )
+            msg = f"cannot condition on {condition!r}: {why}; choose one of {', '.join(allowed)}"
+            raise InputError(msg)
+        values = raw[column]
+        if not np.all(np.isfinite(values)):
+            bad = int(np.argmax(~np.isfinite(values)))
+            msg = f"cannot condition on {condition!r}: event {bad} has no {column}"
+            raise InputError(msg)
+        self.condition = column
+        self.condition_values = [float(v) for v in np.unique(values)]
+        if column == "process":
+            self.labels = [self.processes[int(v)] for v in self.condition_values]
+        elif column.endswith("_muon"):
+            self.labels = ["mu" if v else "e" for v in self.condition_values]
+        else:
+            self.labels = [f"{column}={v:g}" for v in self.condition_values]
+
+    def label_index(self, table: ak.Array) -> np.ndarray:
+        """Each event's label, as an index into :attr:`labels`.
+
+        Raises:
+            InputError: for a model without a condition or a value it has not seen.
+        """
+        if self.condition is None:
+            msg = "this encoding has no condition"
+            raise InputError(msg)
+        raw = self._raw(table, self._channel, self.processes)
+        known = np.asarray(self.condition_values)
+        index = np.clip(np.searchsorted(known, raw[self.condition]), 0, len(known) - 1)
+        unseen = known[index] != raw[self.condition]
+        if unseen.any():
+            bad = int(np.argmax(unseen))
+            msg = (
+                f"event {bad} has {self.condition} = {raw[self.condition][bad]:g}, a label the "
+                f"model was not trained on (it knows {', '.join(self.labels)})"
+            )
+            raise InputError(msg)
+        return index
 
     def _features(self, raw: dict[str, np.ndarray], table: ak.Array) -> dict[str, np.ndarray]:
         """Raw columns -> unscaled encoded quantities (log pT, Δφ, integers ...)."""
@@ -408,12 +484,16 @@ class Encoding:
         return (x + scale * rng.standard_normal(x.shape)).astype(np.float32)
 
     # ------------------------------------------------------------------ inverse
-    def inverse(self, x: np.ndarray, *, rng: np.random.Generator) -> ak.Array:
+    def inverse(
+        self, x: np.ndarray, *, rng: np.random.Generator, labels: np.ndarray | None = None
+    ) -> ak.Array:
         """Decode a matrix into an event table of the channel (weights 1).
 
         Args:
             x: encoded events, shape (n, :attr:`n_features`).
             rng: source of the leading object's azimuth (uniform in (−π, π]).
+            labels: for a conditional encoding, each event's label (index into
+                :attr:`labels`).
 
         Returns:
             An event table with vector behaviours: objects pT-ordered, φ wrapped,
@@ -430,6 +510,11 @@ class Encoding:
             if col.kind == "discrete":
                 value = np.clip(np.rint(value), col.low, col.high)
             v[col.name] = value
+        if self.condition is not None:
+            if labels is None or len(labels) != n:
+                msg = f"a model conditioned on {self.condition} needs a label per event"
+                raise ValueError(msg)
+            v[self.condition] = np.asarray(self.condition_values)[np.asarray(labels, int)]
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
         for group in self._ordered_groups(skip_leptons=self._scale_mode):
@@ -455,6 +540,7 @@ class Encoding:
         fields: dict[str, Any] = {}
         objs: dict[str, dict[str, np.ndarray]] = {}
         if ch.n_leptons:
+            present = np.minimum(v["nLepton"], ch.n_leptons) if "nLepton" in v else None
             for i in range(ch.n_leptons):
                 p = f"lep{i + 1}"
                 muon = v[f"{p}_muon"] > 0.5
@@ -462,6 +548,7 @@ class Encoding:
                 objs[p] = kin(p, mass) | {
                     "muon": muon,
                     "charge": np.where(v[f"{p}_charge"] > 0.5, 1, -1),
+                    "present": np.ones(n, bool) if present is None else i < present,
                 }
         for name in ch.particles:
             objs[name] = kin(name) | {"charge": np.where(v[f"{name}_charge"] > 0.5, 1, -1)}
@@ -494,8 +581,9 @@ class Encoding:
         if "nJet" in ch.event_fields:
             fields["nJet"] = v["nJet"].astype(np.int32)
         if ch.has_met:
+            met_phi = phi0 if leader == "MET" else wrap_phi(v["MET_dphi"] + phi0)
             fields["MET"] = ak.zip(
-                {"pt": np.expm1(v["MET_logpt"]), "phi": wrap_phi(v["MET_dphi"] + phi0)},
+                {"pt": np.expm1(v["MET_logpt"]), "phi": met_phi},
                 with_name="Momentum2D",
             )
         fields["weight"] = np.ones(n)
@@ -547,15 +635,17 @@ class Encoding:
         prefixes = [f"lep{i + 1}" for i in range(ch.n_leptons)]
         stacked = {
             k: np.stack([objs[p][k] for p in prefixes], axis=1)
-            for k in ("pt", "eta", "phi", "mass", "muon", "charge")
+            for k in ("pt", "eta", "phi", "mass", "muon", "charge", "present")
         }
-        order = np.argsort(-stacked["pt"], axis=1, kind="stable")
+        order = np.argsort(
+            -np.where(stacked["present"], stacked["pt"], -np.inf), axis=1, kind="stable"
+        )
         stacked = {k: np.take_along_axis(a, order, axis=1) for k, a in stacked.items()}
         out = {}
         for coll, is_muon, pdg in (("Muon", True, 13), ("Electron", False, 11)):
             if coll not in ch.leptons:
                 continue
-            keep = stacked["muon"] == is_muon
+            keep = (stacked["muon"] == is_muon) & stacked["present"]
             counts = keep.sum(axis=1)
             flat = {k: a[keep] for k, a in stacked.items()}
             record = {
@@ -685,17 +775,18 @@ def _pt_roots(
 def _alias(
     name: str, values: np.ndarray, features: dict[str, np.ndarray], enc: Encoding
 ) -> list[Any] | None:
-    """``[source, invert]`` if the bit ``name`` repeats (or inverts) a learned bit."""
+    """``[source, invert]`` if the bit ``name`` repeats (or inverts) a learned bit or
+    the condition (given at generation)."""
     if not _is_discrete(name) or not np.isin(values, (0.0, 1.0)).all():
         return None
-    for col in enc.columns:
-        source = features[col.name]
-        if col.kind != "discrete" or col.low != 0 or col.high != 1:
-            continue
-        if np.array_equal(values, source):
-            return [col.name, False]
-        if np.array_equal(values, 1.0 - source):
-            return [col.name, True]
+    sources = [c.name for c in enc.columns if c.kind == "discrete" and c.low == 0 and c.high == 1]
+    if enc.condition is not None and set(enc.condition_values) <= {0.0, 1.0}:
+        sources.append(enc.condition)
+    for source in sources:
+        if np.array_equal(values, features[source]):
+            return [source, False]
+        if np.array_equal(values, 1.0 - features[source]):
+            return [source, True]
     return None
 
 

@@ -32,6 +32,11 @@ Weights: the generated events of a file share the training sample's yield, each
 ``n_orig / (n_orig + n_gen)`` and generated events weigh ``yield / (n_orig + n_gen)``:
 the total is the yield, and every event counts alike in expectation.
 
+Conditional models (``evmult train --condition process``): the events of each label
+(its share of the training events, or only the label asked for) follow each other,
+label after label, and share that label's training yield; ROOT files add an
+``evmult_label`` branch (the index into the provenance's ``labels``).
+
 Example:
     >>> from evmult.output import write_generated
     >>> write_generated("zll.evmult", "more.root", n=1_000_000, seed=2)  # doctest: +SKIP
@@ -60,6 +65,7 @@ __all__ = [
     "COMPRESSION",
     "Plan",
     "generate",
+    "label_originals",
     "plan",
     "table_record",
     "to_branches",
@@ -90,6 +96,8 @@ class Plan:
         train_yield: the training sample's sum of weights.
         n_original: original (training) events written beside them.
         block: events per seeded block; the same seed and block give the same events.
+        labels: conditional models: ``(label, events, training yield)`` of each label,
+            in the order they are written (contiguous ranges); empty otherwise.
     """
 
     n: int
@@ -97,6 +105,7 @@ class Plan:
     train_yield: float
     n_original: int = 0
     block: int = BLOCK
+    labels: tuple[tuple[str, int, float], ...] = ()
 
     @property
     def n_total(self) -> int:
@@ -113,6 +122,24 @@ class Plan:
         """The factor the original events' weights are multiplied by."""
         return self.n_original / self.n_total
 
+    @property
+    def label_weights(self) -> dict[str, float]:
+        """Conditional models: the weight of every generated event of each label (its
+        yield, less the originals' share, over its events)."""
+        keep = 1.0 - self.original_scale
+        return {label: keep * y / k if k else 0.0 for label, k, y in self.labels}
+
+    def block_labels(self, start: int, stop: int) -> dict[str, int]:
+        """Conditional models: events of each label among generated events
+        ``start:stop`` (labels are written one after the other)."""
+        counts, low = {}, 0
+        for label, k, _ in self.labels:
+            overlap = min(stop, low + k) - max(start, low)
+            if overlap > 0:
+                counts[label] = overlap
+            low += k
+        return counts
+
     def blocks(self) -> list[tuple[int, int]]:
         """``(start, stop)`` of each seeded block of generated events."""
         return [(s, min(s + self.block, self.n)) for s in range(0, self.n, self.block)]
@@ -126,12 +153,19 @@ def plan(
     seed: int = 0,
     original: ak.Array | None = None,
     block: int = BLOCK,
+    label: str | None = None,
 ) -> Plan:
     """The :class:`Plan` of ``factor`` × the training events (or exactly ``n``).
 
+    For a conditional model the events are shared among its labels as the training
+    events are, each label keeping its training yield; with ``label``, only that
+    label's events (``factor`` then counts that label's training events), with its
+    yield (and only its original events).
+
     Raises:
-        InputError: for no or both of ``factor`` and ``n``, a non-positive count, or
-            original events of another channel.
+        InputError: for no or both of ``factor`` and ``n``, a non-positive count,
+            original events of another channel, or a label the model does not have
+            (or any label, for an unconditional model).
     """
     if (factor is None) == (n is None):
         msg = "give exactly one of factor and n"
@@ -141,7 +175,10 @@ def plan(
         if factor <= 0:
             msg = f"factor must be positive, got {factor}"
             raise InputError(msg)
-        n = round(factor * model.info["n_train"])
+        base = model.info["n_train"]
+        if label is not None and label in model.info.get("labels", {}):
+            base = model.info["labels"][label]["n"]
+        n = round(factor * base)
     if n <= 0:
         msg = f"the number of events must be positive, got {n}"
         raise InputError(msg)
@@ -150,11 +187,28 @@ def plan(
         if channel != model.info["channel"]:
             msg = f"the original events are of channel {channel!r}, the model of {model.info['channel']!r}"
             raise InputError(msg)
-    n_original = 0 if original is None else len(original)
     if block <= 0:
         msg = f"block size must be positive, got {block}"
         raise InputError(msg)
-    return Plan(n, seed, model.info["train_yield"], n_original=n_original, block=block)
+    known = model.info.get("labels", {})
+    if label is not None and label not in known:
+        msg = (
+            f"the model knows the labels {', '.join(known)}; not {label!r}"
+            if known
+            else f"the model is not conditional; it takes no label (got {label!r})"
+        )
+        raise InputError(msg)
+    counts = {} if not known else {label: n} if label is not None else model.label_counts(n)
+    labels = tuple((k, c, known[k]["yield"]) for k, c in counts.items())
+    train_yield = sum(y for *_, y in labels) if labels else model.info["train_yield"]
+    n_original = 0 if original is None else len(original)
+    return Plan(n, seed, train_yield, n_original=n_original, block=block, labels=labels)
+
+
+def label_originals(model: Any, original: ak.Array, label: str) -> ak.Array:
+    """The original events of one label of a conditional model."""
+    index = model.encoding.label_index(original)
+    return original[index == model.labels.index(label)]
 
 
 def generate(model: Any, p: Plan, blocks: Sequence[int] | None = None) -> Iterator[ak.Array]:
@@ -170,10 +224,17 @@ def generate(model: Any, p: Plan, blocks: Sequence[int] | None = None) -> Iterat
         :attr:`Plan.generated_weight`.
     """
     spans = p.blocks()
+    weights = p.label_weights
     for i in range(len(spans)) if blocks is None else blocks:
         start, stop = spans[i]
-        part = model.sample(stop - start, seed=block_seed(p.seed, i))
-        yield ak.with_field(part, np.full(stop - start, p.generated_weight), "weight")
+        if not p.labels:
+            part = model.sample(stop - start, seed=block_seed(p.seed, i))
+            yield ak.with_field(part, np.full(stop - start, p.generated_weight), "weight")
+            continue
+        counts = p.block_labels(start, stop)
+        part = model.sample(stop - start, seed=block_seed(p.seed, i), label=counts)
+        w = np.concatenate([np.full(k, weights[label]) for label, k in counts.items()])
+        yield ak.with_field(part, w, "weight")
 
 
 def _layout(channel: Channel) -> str:
@@ -297,6 +358,7 @@ class _RootSink:
         )
         self.channel = get_channel(model.info["channel"])
         self.options = model.info.get("selection_options", {})
+        self.model = model
         self.record = record
         self.name = tree or default_tree(model)
         self.file = uproot.recreate(path, compression=algorithm(1))
@@ -306,6 +368,8 @@ class _RootSink:
         branches = to_branches(
             chunk, self.channel, first_event=first, source_index=index, options=self.options
         )
+        if self.model.n_context:  # ROOT has no string branches for a process label
+            branches["evmult_label"] = self.model.encoding.label_index(chunk).astype(np.int32)
         if self.tree is None:
             types = {
                 k: v.type.content if isinstance(v, ak.Array) else v.dtype
@@ -355,13 +419,15 @@ def provenance(model: Any, p: Plan, *, model_file: str | Path | None = None) -> 
             "factor": p.n / model.info["n_train"],
             "yield": p.train_yield,
             "block": p.block,
+            **({"labels": {label: k for label, k, _ in p.labels}} if p.labels else {}),
         },
         "n_original": p.n_original,
         "weights": {
-            "generated": p.generated_weight,
+            "generated": p.label_weights if p.labels else p.generated_weight,
             "original_scale": p.original_scale if p.n_original else None,
         },
         "model_info": {k: model.info.get(k) for k in ("n_train", "seed", "versions")},
+        "labels": model.labels,
         "sources": model.info.get("sources", []),
         "evmult_version": __version__,
     }
@@ -497,6 +563,7 @@ def write_generated(
     tree: str | None = None,
     compression: str = "zlib",
     block: int = BLOCK,
+    label: str | None = None,
     force: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -517,6 +584,7 @@ def write_generated(
         tree: ROOT tree name (default ``Events``, or the training ntuple's tree).
         compression: ROOT compression (level 1).
         block: events per seeded block (part of what a seed means; keep the default).
+        label: conditional models: generate only this label's events (see :func:`plan`).
         force: overwrite an existing file.
         progress: show a progress bar.
 
@@ -537,6 +605,7 @@ def write_generated(
         include_original=include_original,
         block=block,
         chunk_size=chunk_size,
+        label=label,
     )
     with atomic_path(path, force=force) as tmp, _progress(p.n_total, progress, path.name) as tick:
         out = write_events(
@@ -564,6 +633,7 @@ def _prepare(
     include_original: bool | str | Path,
     block: int,
     chunk_size: int,
+    label: str | None,
 ) -> tuple[ak.Array | None, Plan]:
     """Check the output name and chunk size; load the originals; make the plan."""
     if path.suffix not in (".root", ".parquet"):
@@ -573,9 +643,12 @@ def _prepare(
         msg = f"chunk size must be positive, got {chunk_size}"
         raise InputError(msg)
     original = None
+    p = plan(model, factor=factor, n=n, seed=seed, block=block, label=label)
     if include_original:
         original = load_original(model, None if include_original is True else include_original)
-    return original, plan(model, factor=factor, n=n, seed=seed, original=original, block=block)
+        if label is not None:
+            original = label_originals(model, original, label)
+    return original, plan(model, n=p.n, seed=seed, original=original, block=block, label=label)
 
 
 def partition_paths(path: str | Path, partitions: int) -> list[Path]:
@@ -616,6 +689,7 @@ def write_generated_dask(
     tree: str | None = None,
     compression: str = "zlib",
     block: int = BLOCK,
+    label: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
     """:func:`write_generated` as Dask tasks: one file per partition, together holding
@@ -641,6 +715,7 @@ def write_generated_dask(
         tree: ROOT tree name.
         compression: ROOT compression.
         block: events per seeded block, as in :func:`write_generated`.
+        label: conditional models: only this label's events.
         force: overwrite existing partition files.
 
     Returns:
@@ -662,6 +737,7 @@ def write_generated_dask(
         include_original=include_original,
         block=block,
         chunk_size=chunk_size,
+        label=label,
     )
     n_blocks = len(p.blocks())
     k = partitions or max(1, sum(client.nthreads().values()))

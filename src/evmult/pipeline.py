@@ -77,6 +77,7 @@ def fit(
     *,
     model: str = DEFAULT_MODEL,
     preset: str | None = None,
+    condition: str | None = None,
     seed: int = 0,
     progress: bool = False,
     **settings: Any,
@@ -88,6 +89,9 @@ def fit(
         model: model family (see :data:`evmult.models.MODELS`).
         preset: a named group of settings of the default model (:data:`PRESETS`);
             ``settings`` override it.
+        condition: learn one model for every value of this column, given as a label
+            at generation (``process``, ``flavour``, ``nJet`` ...; see
+            :meth:`evmult.encoding.Encoding.fit`).
         seed: training seed.
         progress: show progress bars.
         **settings: configuration fields of the family, ``train.epochs`` style keys
@@ -106,7 +110,7 @@ def fit(
         settings = PRESETS[preset] | settings
     family = MODELS[model]
     config = apply_overrides(family.Config(), settings)
-    gen = family(config).fit(as_table(table), seed=seed, progress=progress)
+    gen = family(config, condition=condition).fit(as_table(table), seed=seed, progress=progress)
     if not isinstance(table, ak.Array):  # for --include-original
         path = Path(table).resolve()
         gen.info["training_table"] = {"path": str(path), "sha256": file_sha256(path)}

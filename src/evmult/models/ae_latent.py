@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from evmult.models.base import Generator
+from evmult.models.base import Generator, join_context, split_context
 from evmult.models.training import TrainSettings, train
-from evmult.models.vae import coupling_flow, fit_latent_flow, mlp
+from evmult.models.vae import coupling_flow, fit_latent_flow, mlp, sample_flow
 
 __all__ = ["AELatent", "AELatentConfig"]
 
@@ -61,13 +61,20 @@ class AELatentConfig:
 
 
 class _Autoencoder(nn.Module):
-    def __init__(self, features: int, cfg: AELatentConfig) -> None:
+    def __init__(self, features: int, cfg: AELatentConfig, context: int = 0) -> None:
         super().__init__()
-        self.encoder = mlp([features, *cfg.hidden, cfg.latent], cfg.activation)
-        self.decoder = mlp([cfg.latent, *reversed(cfg.hidden), features], cfg.activation)
+        self.context = context
+        self.encoder = mlp([features + context, *cfg.hidden, cfg.latent], cfg.activation)
+        self.decoder = mlp([cfg.latent + context, *reversed(cfg.hidden), features], cfg.activation)
 
-    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return ((self.decoder(self.encoder(x)) - x).pow(2).sum(-1) * w).mean()
+    def reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
+        """Encode and decode events (with their context columns, if any)."""
+        _, c = split_context(batch, self.context)
+        return self.decoder(join_context(self.encoder(batch), c))
+
+    def loss(self, batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        x, _ = split_context(batch, self.context)
+        return ((self.reconstruct(batch) - x).pow(2).sum(-1) * w).mean()
 
 
 class AELatent(Generator):
@@ -84,16 +91,16 @@ class AELatent(Generator):
 
     def _build(self, features: int) -> None:
         cfg = self.config
-        self.module = _Autoencoder(features, cfg)
+        self.module = _Autoencoder(features, cfg, self.n_context)
         self.prior = coupling_flow(
-            cfg.latent, 0, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
+            cfg.latent, self.n_context, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
         )
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
         cfg = self.config
-        self._build(x.shape[1])
+        self._build(x.shape[1] - self.n_context)
         assert self.module is not None
         assert self.prior is not None
         record = {
@@ -118,6 +125,7 @@ class AELatent(Generator):
         )
         with torch.no_grad():
             codes = self.module.encoder(torch.as_tensor(noisy, dtype=torch.float32)).numpy()
+        context = noisy[:, x.shape[1] - self.n_context :] if self.n_context else None
         record["prior"] = fit_latent_flow(
             self.prior,
             codes,
@@ -125,26 +133,30 @@ class AELatent(Generator):
             cfg.prior_train,
             seed=seed + 1,
             progress=progress,
+            context=context,
         )
         return record
 
     @torch.no_grad()
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.module is not None
         assert self.prior is not None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            z = self.prior().sample((n,))
-        return self.module.decoder(z).numpy()
+            z = sample_flow(self.prior, n, context)
+        return self.module.decoder(join_context(z, context)).numpy()
 
     @torch.no_grad()
     def reconstruct(self, table: ak.Array) -> ak.Array:
         """Encode and decode events: the autoencoder's reconstruction of ``table``."""
         encoding = self._fitted()
         assert self.module is not None
-        x = torch.as_tensor(encoding.transform(table, rng=np.random.default_rng(0)))
-        out = self.module.decoder(self.module.encoder(x)).numpy()
-        return encoding.inverse(out, rng=np.random.default_rng(1))
+        x = encoding.transform(table, rng=np.random.default_rng(0))
+        labels = encoding.label_index(table) if self.n_context else None
+        if labels is not None:
+            x = np.hstack([x, np.eye(self.n_context, dtype=np.float32)[labels]])
+        out = self.module.reconstruct(torch.as_tensor(x)).numpy()
+        return encoding.inverse(out, rng=np.random.default_rng(1), labels=labels)
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         assert self.module is not None

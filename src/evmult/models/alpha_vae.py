@@ -50,6 +50,7 @@ class AlphaVAE(PlainVAE):
     def __init__(self, config: AlphaVAEConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         self.codes: torch.Tensor | None = None
+        self.code_labels: torch.Tensor | None = None
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
@@ -58,21 +59,29 @@ class AlphaVAE(PlainVAE):
         assert self.module is not None
         gen = torch.Generator().manual_seed(seed + 1)
         self.codes = posterior_codes(self.module.encoder, x, noise, gen)
+        if self.n_context:
+            self.code_labels = torch.as_tensor(x[:, x.shape[1] - self.n_context :].argmax(1))
         return record
 
     @torch.no_grad()
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.module is not None
         assert self.codes is not None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            z = around_codes(self.codes, n, self.config.alpha)
-        return self.module.decoder(z).numpy()
+            z = around_codes(
+                self.codes, n, self.config.alpha, pool=self.code_labels, context=context
+            )
+        return self.module.decode(z, context).numpy()
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         assert self.codes is not None
-        return {f"vae.{k}": v for k, v in super()._tensors().items()} | {"codes": self.codes}
+        tensors = {f"vae.{k}": v for k, v in super()._tensors().items()} | {"codes": self.codes}
+        if self.code_labels is not None:
+            tensors["code_labels"] = self.code_labels
+        return tensors
 
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         super()._load_tensors({k[4:]: v for k, v in tensors.items() if k.startswith("vae.")})
         self.codes = tensors["codes"]
+        self.code_labels = tensors.get("code_labels")

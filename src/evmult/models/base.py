@@ -17,6 +17,7 @@ import json
 import platform
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,7 +33,15 @@ from evmult.table import atomic_path, event_weights, json_safe, table_metadata
 if TYPE_CHECKING:
     from evmult.coffea import ChannelProcessor
 
-__all__ = ["FORMAT_VERSION", "Generator", "ModelFileError", "TrainingError", "pick_device"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Generator",
+    "ModelFileError",
+    "TrainingError",
+    "join_context",
+    "pick_device",
+    "split_context",
+]
 
 FORMAT_VERSION = 1
 """Version of the model-file layout; bumped when it changes incompatibly."""
@@ -47,6 +56,23 @@ _TORCH_RNG = threading.Lock()
 def _round_seed(seed: int, attempt: int) -> int:
     """The seed of a redraw: distinct from every user seed's first round."""
     return int(np.random.default_rng([seed, attempt, 7]).integers(2**62))
+
+
+def _label_seed(seed: int, label: int) -> int:
+    """The seed of one label's events in a conditional sample."""
+    return int(np.random.SeedSequence([seed, label, 11]).generate_state(1, np.uint64)[0] >> 2)
+
+
+def split_context(batch: torch.Tensor, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, c)``: a training batch without and with only its last ``context`` columns
+    (a conditional model's one-hot labels travel as the matrix's last columns)."""
+    cut = batch.shape[-1] - context
+    return batch[..., :cut], batch[..., cut:]
+
+
+def join_context(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``z`` with the context columns ``c`` appended (a no-op for an empty context)."""
+    return torch.cat([z, c], dim=-1) if c.shape[-1] else z
 
 
 class ModelFileError(InputError):
@@ -76,9 +102,16 @@ class Generator(ABC):
     """Base class of evmult's generators: ``fit(table)``, ``sample(n, seed)``,
     ``save(path)``, ``load(path)``.
 
+    A **conditional** generator (``condition="process"``, or ``"flavour"``, ``"nJet"``
+    ...; see :meth:`Encoding.fit <evmult.encoding.Encoding.fit>`) learns one model for
+    every value of that column: the label is given to every network as a one-hot
+    context (the last columns of the training matrix) instead of being learned, and
+    :meth:`sample` generates each label's share with its own yield.
+
     Attributes:
         name: registry name of the model family (e.g. ``"flow-vae"``).
         config: the family's configuration dataclass.
+        condition: the column the model is conditioned on, or ``None``.
         encoding: the fitted :class:`~evmult.encoding.Encoding` (after :meth:`fit`).
         info: provenance and training record (sources, event counts, seed, versions,
             losses, timings), saved with the model.
@@ -87,9 +120,12 @@ class Generator(ABC):
     name: ClassVar[str]
     Config: ClassVar[type]
 
-    def __init__(self, config: Any | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, config: Any | None = None, *, condition: str | None = None, **overrides: Any
+    ) -> None:
         base = config if config is not None else self.Config()
         self.config = dataclasses.replace(base, **overrides)
+        self.condition = condition
         self.encoding: Encoding | None = None
         self.info: dict[str, Any] = {}
         self._processor: ChannelProcessor | None = None
@@ -116,9 +152,12 @@ class Generator(ABC):
             msg = f"cannot train on {len(table)} events"
             raise InputError(msg)
         weights = event_weights(table)
-        self.encoding = Encoding.fit(table, channel, **self._encoding_options())
+        encoding = Encoding.fit(
+            table, channel, condition=self.condition, **self._encoding_options()
+        )
+        self.encoding = encoding
         self._processor = None
-        x, noise = self.encoding.encode(table)
+        x, noise = encoding.encode(table)
         torch.manual_seed(seed)
         self.info = {
             "channel": channel,
@@ -129,57 +168,104 @@ class Generator(ABC):
             "selection_options": meta.get("options", {}),
             "versions": _versions(),
         }
+        if encoding.condition is not None:
+            index = encoding.label_index(table)
+            self.info["condition"] = self.condition
+            self.info["labels"] = {
+                label: {
+                    "n": int((index == i).sum()),
+                    "yield": float(weights[index == i].sum()),
+                }
+                for i, label in enumerate(encoding.labels)
+            }
+            context = np.eye(len(encoding.labels), dtype=np.float32)[index]
+            x = np.hstack([x, context])
+            noise = np.hstack([noise, np.zeros_like(context)])
         self.info |= self._fit_matrix(x, noise, weights, seed=seed, progress=progress)
         return self
 
-    def sample(self, n: int, *, seed: int = 0, yield_: float | None = None) -> ak.Array:
+    @property
+    def n_context(self) -> int:
+        """Context columns of a conditional model (its number of labels), else 0."""
+        encoding = self._fitted()
+        return len(encoding.labels) if encoding.condition is not None else 0
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels of a conditional model (empty for an unconditional one)."""
+        return list(self._fitted().labels) if self.n_context else []
+
+    def label_counts(self, n: int) -> dict[str, int]:
+        """``n`` events shared among a conditional model's labels in proportion to the
+        training events (largest remainders; exact when the proportions allow)."""
+        labels = self.info["labels"]
+        total = sum(v["n"] for v in labels.values())
+        quota = np.array([v["n"] * n / total for v in labels.values()])
+        counts = np.floor(quota).astype(int)
+        order = np.argsort(-(quota - counts), kind="stable")
+        counts[order[: n - counts.sum()]] += 1
+        return dict(zip(labels, counts.tolist(), strict=True))
+
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        yield_: float | None = None,
+        label: str | Mapping[str, int] | None = None,
+    ) -> ak.Array:
         """Generate ``n`` events as an event table of the training schema.
 
         Args:
             n: number of events.
             seed: the same seed gives the same events.
             yield_: total weight of the ``n`` events; by default the training
-                sample's sum of weights (so a ×k sample keeps the yield).
+                sample's sum of weights (so a ×k sample keeps the yield) or, for the
+                labels asked for, the sum of their training yields.
+            label: conditional models only: a label whose events to generate, or a
+                mapping label -> number of events (summing to ``n``). By default every
+                label gets its share of the training events (:meth:`label_counts`).
 
         Returns:
-            The events; every weight is ``yield_ / n``; ``attrs["evmult"]`` holds the
-            channel and the generation record. Generated points whose momenta cannot
-            carry their learned resonance mass (no solution for the solved pT), or
-            that the channel's selection (with the training table's options) would
-            not keep as they are, are rejected and redrawn; their share is
-            ``rejected_fraction``. So every generated event passes the selection its
-            training events passed, and re-selecting a written file keeps them all.
+            The events, label after label for a conditional model; every event of a
+            label weighs its share of the yield (the training yields' proportions) over
+            its number of events; ``attrs["evmult"]`` holds the channel and the
+            generation record. Generated points whose momenta cannot carry their
+            learned resonance mass (no solution for the solved pT), or that the
+            channel's selection (with the training table's options) would not keep as
+            they are, are rejected and redrawn; their share is ``rejected_fraction``.
+            So every generated event passes the selection its training events passed,
+            and re-selecting a written file keeps them all.
+
+        Raises:
+            ValueError: for a negative ``n``, a label on an unconditional model, an
+                unknown label or counts that do not sum to ``n``.
         """
         encoding = self._fitted()
         if n < 0:
             msg = f"cannot sample {n} events"
             raise ValueError(msg)
-        parts, have, drawn = [], 0, 0
-        for attempt in range(_MAX_ROUNDS):
-            need = n - have
-            size = need if attempt == 0 else int(1.2 * need / max(have / drawn, 0.05)) + 16
-            with _TORCH_RNG:
-                x = self._sample_matrix(
-                    size, seed=seed if attempt == 0 else _round_seed(seed, attempt)
-                )
-            part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]))
-            part = part[encoding.consistent(x, part)]
-            part = part[self._selection().accepts(part)][:need]
-            parts.append(part)
-            drawn += size
-            have += len(part)
-            if have == n:
-                break
-        else:
-            msg = (
-                f"only {have} of {drawn} generated events were consistent (resonance mass "
-                f"and momenta fit together) and passed the {encoding.channel} selection; "
-                "retrain the model"
+        groups = self._groups(n, label)
+        parts, drawn, weights = [], 0, []
+        for index, count in groups:
+            part, tries = self._draw(
+                count, seed if index is None else _label_seed(seed, index), index
             )
-            raise EvmultError(msg)
+            parts.append(part)
+            drawn += tries
+        if self.n_context:
+            yields = [self.info["labels"][encoding.labels[i]]["yield"] for i, _ in groups]
+            total = sum(yields) if yield_ is None else yield_
+            share = total / sum(yields) if sum(yields) else 0.0
+            weights = [
+                np.full(c, y * share / c if c else 0.0)
+                for (_, c), y in zip(groups, yields, strict=True)
+            ]
+        else:
+            total = self.info["train_yield"] if yield_ is None else yield_
+            weights = [np.full(n, total / n if n else 0.0)]
         table = parts[0] if len(parts) == 1 else ak.concatenate(parts)
-        total = self.info["train_yield"] if yield_ is None else yield_
-        table = ak.with_field(table, np.full(n, total / n if n else 0.0), "weight")
+        table = ak.with_field(table, np.concatenate(weights), "weight")
         meta = {
             "channel": encoding.channel,
             "generated": {
@@ -192,7 +278,66 @@ class Generator(ABC):
             "sources": self.info.get("sources", []),
             "evmult_version": __version__,
         }
+        if self.n_context:
+            meta["generated"]["labels"] = {encoding.labels[i]: c for i, c in groups}
         return ak.Array(table, attrs={"evmult": meta})
+
+    def _groups(
+        self, n: int, label: str | Mapping[str, int] | None
+    ) -> list[tuple[int | None, int]]:
+        """``(label index, events)`` to generate, in order (``None``: unconditional)."""
+        if not self.n_context:
+            if label is not None:
+                msg = f"this {self.name} model is not conditional; it takes no label"
+                raise ValueError(msg)
+            return [(None, n)]
+        labels = self.labels
+        counts = (
+            self.label_counts(n)
+            if label is None
+            else {label: n}
+            if isinstance(label, str)
+            else dict(label)
+        )
+        unknown = [k for k in counts if k not in labels]
+        if unknown:
+            msg = f"unknown label {unknown[0]!r}; the model knows {', '.join(labels)}"
+            raise ValueError(msg)
+        if sum(counts.values()) != n or min(counts.values(), default=0) < 0:
+            msg = f"label counts {counts} do not add up to {n}"
+            raise ValueError(msg)
+        return [(labels.index(k), c) for k, c in counts.items()]
+
+    def _draw(self, n: int, seed: int, label: int | None) -> tuple[ak.Array, int]:
+        """``n`` accepted events of one label (see :meth:`sample`) and how many were drawn."""
+        encoding = self._fitted()
+        parts, have, drawn = [], 0, 0
+        for attempt in range(_MAX_ROUNDS):
+            need = n - have
+            size = need if attempt == 0 else int(1.2 * need / max(have / drawn, 0.05)) + 16
+            context = torch.zeros(size, self.n_context)
+            if label is not None:
+                context[:, label] = 1.0
+            with _TORCH_RNG:
+                x = self._sample_matrix(
+                    size, seed=seed if attempt == 0 else _round_seed(seed, attempt), context=context
+                )
+            labels = None if label is None else np.full(size, label)
+            part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
+            part = part[encoding.consistent(x, part)]
+            part = part[self._selection().accepts(part)][:need]
+            parts.append(part)
+            drawn += size
+            have += len(part)
+            if have == n:
+                return (parts[0] if len(parts) == 1 else ak.concatenate(parts)), drawn
+        what = "" if label is None else f" of label {encoding.labels[label]!r}"
+        msg = (
+            f"only {have} of {drawn} generated events{what} were consistent (resonance mass "
+            f"and momenta fit together) and passed the {encoding.channel} selection; "
+            "retrain the model"
+        )
+        raise EvmultError(msg)
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the model to one safetensors file (atomically).
@@ -231,6 +376,7 @@ class Generator(ABC):
             model = family(family.Config(**header["config"]))
             model.encoding = Encoding.from_state(header["encoding"])
             model.info = header["info"]
+            model.condition = model.info.get("condition")
         except (TypeError, KeyError, ValueError) as err:
             msg = (
                 f"{path}: its configuration or encoding does not fit this evmult "
@@ -253,11 +399,14 @@ class Generator(ABC):
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
         """Learn the encoded matrix ``x`` (plus fresh Gaussian noise of per-entry width
-        ``noise`` each epoch, see :meth:`Encoding.encode`); return a training record."""
+        ``noise`` each epoch, see :meth:`Encoding.encode`); return a training record.
+        A conditional model's one-hot labels are the last :attr:`n_context` columns of
+        ``x`` (without noise): inputs, not something to learn."""
 
     @abstractmethod
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
-        """``n`` encoded events (float32, n × features)."""
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
+        """``n`` encoded events (float32, n × features) given their context (n ×
+        :attr:`n_context` one-hot labels; no columns for an unconditional model)."""
 
     @abstractmethod
     def _tensors(self) -> dict[str, torch.Tensor]:

@@ -12,6 +12,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
@@ -59,16 +60,29 @@ class SmearingMultiplier(Generator):
         self.events = x
         return {}
 
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.events is not None
         rng = np.random.default_rng([seed, 2])
-        copies = -(-n // len(self.events))
-        idx = np.concatenate([rng.permutation(len(self.events)) for _ in range(copies)])
-        return self.events[idx[:n]]
+        width = self.n_context
+        pool = np.arange(len(self.events))
+        if width and n:  # copies of training events of the label asked for
+            labels = context.argmax(-1).unique()
+            assert len(labels) == 1, "Generator.sample draws one label at a time"
+            pool = pool[self.events[:, -width:].argmax(1) == int(labels[0])]
+        copies = -(-n // len(pool))
+        idx = np.concatenate([pool[rng.permutation(len(pool))] for _ in range(copies)] or [pool])
+        return self.events[idx[:n], : self.events.shape[1] - width]
 
-    def sample(self, n: int, *, seed: int = 0, yield_: float | None = None) -> ak.Array:
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        yield_: float | None = None,
+        label: str | Mapping[str, int] | None = None,
+    ) -> ak.Array:
         """Copies of training events, smeared; see :meth:`Generator.sample`."""
-        table = super().sample(n, seed=seed, yield_=yield_)
+        table = super().sample(n, seed=seed, yield_=yield_, label=label)
         rng = np.random.default_rng([seed, 3])
         width = self.config.width
 

@@ -32,7 +32,7 @@ from torch import nn
 from zuko.transforms import MonotonicRQSTransform
 
 from evmult.errors import InputError
-from evmult.models.base import Generator
+from evmult.models.base import Generator, join_context, split_context
 from evmult.models.training import TrainSettings, train
 
 __all__ = [
@@ -49,7 +49,9 @@ __all__ = [
     "mass_column_of",
     "mlp",
     "mmd2",
+    "pick_rows",
     "posterior_codes",
+    "sample_flow",
 ]
 
 _ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh}
@@ -159,6 +161,31 @@ def mass_column_of(generator: Generator, weight: float) -> int | None:
     return [c.name for c in encoding.columns].index(encoding.resonance)
 
 
+def _flow_context(c: torch.Tensor) -> torch.Tensor | None:
+    """The context a zuko flow takes: ``None`` for an unconditional one."""
+    return c if c.shape[-1] else None
+
+
+def sample_flow(flow: zuko.flows.Flow, n: int, context: torch.Tensor) -> torch.Tensor:
+    """``n`` draws of a (possibly conditional) flow, one per row of ``context``."""
+    if context.shape[-1]:
+        return flow(context).sample()
+    return flow().sample((n,))
+
+
+def pick_rows(pool: torch.Tensor, n: int, context: torch.Tensor) -> torch.Tensor:
+    """Indices of ``n`` random training events, each of the label its one-hot
+    ``context`` row asks for; ``pool`` holds the training events' labels (uses torch's
+    global generator)."""
+    wanted = context.argmax(-1)
+    idx = torch.empty(n, dtype=torch.long)
+    for label in wanted.unique():
+        rows = (pool == label).nonzero().squeeze(-1)
+        where = wanted == label
+        idx[where] = rows[torch.randint(0, len(rows), (int(where.sum()),))]
+    return idx
+
+
 @torch.no_grad()
 def posterior_codes(
     encoder: nn.Module, x: np.ndarray, noise: np.ndarray, gen: torch.Generator
@@ -178,22 +205,39 @@ def fit_latent_flow(
     *,
     seed: int,
     progress: bool,
+    context: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Maximum-likelihood fit of an unconditional flow to latent points (the second
-    stage of a two-stage model); returns the training record."""
+    """Maximum-likelihood fit of a flow to latent points (the second stage of a
+    two-stage model), conditioned on ``context`` (one row per point) when given;
+    returns the training record."""
+    width = 0 if context is None else context.shape[1]
 
     def loss(batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return -(flow().log_prob(batch) * w).mean()
+        points, c = split_context(batch, width)
+        return -(flow(_flow_context(c)).log_prob(points) * w).mean()
 
+    data = z if context is None else np.hstack([z, context]).astype(np.float32)
     return train(
-        flow, loss, z, weights, settings, seed=seed, progress=progress, label="latent flow"
+        flow, loss, data, weights, settings, seed=seed, progress=progress, label="latent flow"
     )
 
 
-def around_codes(codes: torch.Tensor, n: int, scale: float) -> torch.Tensor:
+def around_codes(
+    codes: torch.Tensor,
+    n: int,
+    scale: float,
+    *,
+    pool: torch.Tensor | None = None,
+    context: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``n`` latent points drawn around random training events' posterior means, with
-    their posterior widths times ``scale`` (uses torch's global generator)."""
-    idx = torch.randint(0, codes.shape[1], (n,))
+    their posterior widths times ``scale`` (uses torch's global generator); with
+    ``pool`` (the training events' labels) and ``context``, around events of each
+    row's label."""
+    if pool is None or context is None:
+        idx = torch.randint(0, codes.shape[1], (n,))
+    else:
+        idx = pick_rows(pool, n, context)
     return codes[0][idx] + scale * codes[1][idx] * torch.randn(n, codes.shape[2])
 
 
@@ -268,12 +312,15 @@ class FlowVAEConfig:
 
 
 class _FlowVAEModule(nn.Module):
-    def __init__(self, features: int, cfg: FlowVAEConfig, mass_column: int | None) -> None:
+    def __init__(
+        self, features: int, cfg: FlowVAEConfig, mass_column: int | None, context: int = 0
+    ) -> None:
         super().__init__()
-        self.encoder = GaussianEncoder(features, cfg.latent, cfg.hidden, cfg.activation)
+        self.context = context
+        self.encoder = GaussianEncoder(features + context, cfg.latent, cfg.hidden, cfg.activation)
         self.decoder = coupling_flow(
             features,
-            cfg.latent,
+            cfg.latent + context,
             cfg.flow_transforms,
             cfg.flow_hidden,
             kind=cfg.flow_type,
@@ -282,10 +329,11 @@ class _FlowVAEModule(nn.Module):
         self.beta = cfg.beta
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
 
-    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        mu, log_var = self.encoder(x)
+    def loss(self, batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        x, c = split_context(batch, self.context)
+        mu, log_var = self.encoder(batch)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
-        decoded = self.decoder(z)
+        decoded = self.decoder(join_context(z, c))
         loss = ((-decoded.log_prob(x) + self.beta * kl_normal(mu, log_var)) * w).mean()
         if self.mass_column is not None:
             j = self.mass_column
@@ -311,20 +359,22 @@ class FlowVAE(Generator):
         self.module: _FlowVAEModule | None = None
         self.prior: nn.Module | None = None
         self.codes: torch.Tensor | None = None
+        self.code_labels: torch.Tensor | None = None
 
     def _build(self, features: int) -> None:
         cfg = self.config
-        self.module = _FlowVAEModule(features, cfg, mass_column_of(self, cfg.mmd))
+        c = self.n_context
+        self.module = _FlowVAEModule(features, cfg, mass_column_of(self, cfg.mmd), c)
         if cfg.prior == "flow":
             self.prior = coupling_flow(
-                cfg.latent, 0, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
+                cfg.latent, c, cfg.prior_transforms, (64, 64), kind=cfg.prior_type
             )
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
         cfg = self.config
-        self._build(x.shape[1])
+        self._build(x.shape[1] - self.n_context)
         assert self.module is not None
         record = {
             "vae": train(
@@ -341,6 +391,8 @@ class FlowVAE(Generator):
         }
         gen = torch.Generator().manual_seed(seed + 1)
         self.codes = posterior_codes(self.module.encoder, x, noise, gen)
+        context = x[:, x.shape[1] - self.n_context :]
+        self.code_labels = torch.as_tensor(context.argmax(1)) if self.n_context else None
         if self.prior is not None:
             draws = 4
             mu, sigma = self.codes[0].repeat(draws, 1), self.codes[1].repeat(draws, 1)
@@ -352,31 +404,32 @@ class FlowVAE(Generator):
                 cfg.prior_train,
                 seed=seed + 1,
                 progress=progress,
+                context=np.tile(context, (draws, 1)) if self.n_context else None,
             )
         return record
 
     @torch.no_grad()
-    def _latent(self, n: int) -> torch.Tensor:
+    def _latent(self, n: int, context: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         if cfg.prior == "flow":
             assert self.prior is not None
-            return self.prior().sample((n,))
+            return sample_flow(self.prior, n, context)
         if cfg.prior == "aggregate":
             assert self.codes is not None
-            return around_codes(self.codes, n, 1.0)
+            return around_codes(self.codes, n, 1.0, pool=self.code_labels, context=context)
         return torch.randn(n, cfg.latent)
 
     @torch.no_grad()
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.module is not None
         out: list[np.ndarray] = []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             batch = _SAMPLE_BATCH[self.config.flow_type]
             for start in range(0, n, batch):
-                m = min(batch, n - start)
-                z = self._latent(m)
-                out.append(self.module.decoder(z).sample().numpy())
+                c = context[start : start + batch]
+                z = self._latent(len(c), c)
+                out.append(self.module.decoder(join_context(z, c)).sample().numpy())
         return np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
 
     def _tensors(self) -> dict[str, torch.Tensor]:
@@ -386,6 +439,8 @@ class FlowVAE(Generator):
         if self.prior is not None:
             tensors |= {f"prior.{k}": v for k, v in self.prior.state_dict().items()}
         tensors["codes"] = self.codes
+        if self.code_labels is not None:
+            tensors["code_labels"] = self.code_labels
         return tensors
 
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -397,6 +452,7 @@ class FlowVAE(Generator):
                 {k[6:]: v for k, v in tensors.items() if k.startswith("prior.")}
             )
         self.codes = tensors["codes"]
+        self.code_labels = tensors.get("code_labels")
         self.module.eval()
 
 
@@ -433,34 +489,44 @@ class PlainVAEConfig:
 
 
 class PlainVAEModule(nn.Module):
-    """Encoder q(z|x), MLP decoder, the (1 − β)·MSE + β·KL loss and the MMD term."""
+    """Encoder q(z|x, c), MLP decoder p(x|z, c), the (1 − β)·MSE + β·KL loss and the
+    MMD term; ``c`` is the one-hot label of a conditional model (``context`` columns,
+    the last of every batch), absent otherwise."""
 
-    def __init__(self, features: int, cfg: PlainVAEConfig, mass_column: int | None) -> None:
+    def __init__(
+        self, features: int, cfg: PlainVAEConfig, mass_column: int | None, context: int = 0
+    ) -> None:
         super().__init__()
-        self.encoder = GaussianEncoder(features, cfg.latent, cfg.hidden, cfg.activation)
-        self.decoder = mlp([cfg.latent, *reversed(cfg.hidden), features], cfg.activation)
+        self.context = context
+        self.encoder = GaussianEncoder(features + context, cfg.latent, cfg.hidden, cfg.activation)
+        self.decoder = mlp([cfg.latent + context, *reversed(cfg.hidden), features], cfg.activation)
         self.beta = cfg.beta
         self.encoder_latent = cfg.latent
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
 
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A reparametrised draw z ~ q(z|x) and the KL divergence to the prior."""
-        mu, log_var = self.encoder(x)
+    def posterior(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparametrised draw z ~ q(z|x, c) and the KL divergence to the prior."""
+        mu, log_var = self.encoder(batch)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         return z, kl_normal(mu, log_var)
 
-    def loss(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        z, kl = self.posterior(x)
-        mse = (self.decoder(z) - x).pow(2).sum(-1)
-        loss = (((1 - self.beta) * mse + self.beta * kl) * w).mean()
-        return loss + self.mmd_term(x)
+    def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean for latent points ``z`` of labels ``c``."""
+        return self.decoder(join_context(z, c))
 
-    def mmd_term(self, x: torch.Tensor) -> torch.Tensor | float:
+    def loss(self, batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        x, c = split_context(batch, self.context)
+        z, kl = self.posterior(batch)
+        mse = (self.decode(z, c) - x).pow(2).sum(-1)
+        loss = (((1 - self.beta) * mse + self.beta * kl) * w).mean()
+        return loss + self.mmd_term(x, c)
+
+    def mmd_term(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor | float:
         """The weighted MMD between the resonance mass of prior draws and the batch's."""
         if self.mass_column is None:
             return 0.0
         j = self.mass_column
-        prior = self.decoder(torch.randn(len(x), self.encoder_latent, device=x.device))[:, j]
+        prior = self.decode(torch.randn(len(x), self.encoder_latent, device=x.device), c)[:, j]
         return self.mmd * mmd2(prior, x[:, j], self.mmd_widths)
 
 
@@ -476,12 +542,14 @@ class PlainVAE(Generator):
         self.module: PlainVAEModule | None = None
 
     def _module(self, features: int) -> PlainVAEModule:
-        return PlainVAEModule(features, self.config, mass_column_of(self, self.config.mmd))
+        return PlainVAEModule(
+            features, self.config, mass_column_of(self, self.config.mmd), self.n_context
+        )
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
-        self.module = self._module(x.shape[1])
+        self.module = self._module(x.shape[1] - self.n_context)
         return {
             "vae": train(
                 self.module,
@@ -497,11 +565,11 @@ class PlainVAE(Generator):
         }
 
     @torch.no_grad()
-    def _sample_matrix(self, n: int, *, seed: int) -> np.ndarray:
+    def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.module is not None
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.config.latent, generator=gen)
-        return self.module.decoder(z).numpy()
+        return self.module.decode(z, context).numpy()
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         assert self.module is not None

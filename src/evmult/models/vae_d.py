@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from evmult.models.base import TrainingError, pick_device
+from evmult.models.base import TrainingError, join_context, pick_device, split_context
 from evmult.models.training import autocast
 from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule, mass_column_of, mlp
 from evmult.models.vae_nf import VAENFConfig, VAENFModule
@@ -81,13 +81,14 @@ class _AdversarialVAE(nn.Module):
     def __init__(self, vae: PlainVAEModule, features: int, cfg: Any) -> None:
         super().__init__()
         self.vae = vae
-        self.disc = _Discriminator(features, cfg.disc_hidden, cfg.activation)
+        self.context = vae.context
+        self.disc = _Discriminator(features + vae.context, cfg.disc_hidden, cfg.activation)
         self.beta, self.gamma, self.alpha = cfg.beta, cfg.gamma, cfg.alpha
         self.latent = cfg.latent
 
-    @property
-    def decoder(self) -> nn.Module:
-        return self.vae.decoder
+    def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The VAE's decoder mean (what :class:`~evmult.models.vae.PlainVAE` samples)."""
+        return self.vae.decode(z, c)
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         skip = {id(p) for p in self.vae.decoder.parameters()}
@@ -99,16 +100,18 @@ class _AdversarialVAE(nn.Module):
         losses = self.losses(x, w)
         return losses["encoder"] + losses["decoder"] + losses["discriminator"]
 
-    def losses(self, x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The three players' losses on one batch (weighted means)."""
-        z, kl = self.vae.posterior(x)
-        rec = self.vae.decoder(z)
-        fake = self.vae.decoder(torch.randn(len(x), self.latent, device=x.device))
-        f_real, l_real = self.disc(x)
-        f_rec, l_rec = self.disc(rec)
-        _, l_fake = self.disc(fake)
-        _, l_rec_d = self.disc(rec.detach())
-        _, l_fake_d = self.disc(fake.detach())
+    def losses(self, batch: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The three players' losses on one batch (weighted means); the discriminator
+        sees each event with its label (a conditional model's context columns)."""
+        x, c = split_context(batch, self.context)
+        z, kl = self.vae.posterior(batch)
+        rec = self.vae.decode(z, c)
+        fake = self.vae.decode(torch.randn(len(x), self.latent, device=x.device), c)
+        f_real, l_real = self.disc(batch)
+        f_rec, l_rec = self.disc(join_context(rec, c))
+        _, l_fake = self.disc(join_context(fake, c))
+        _, l_rec_d = self.disc(join_context(rec.detach(), c))
+        _, l_fake_d = self.disc(join_context(fake.detach(), c))
         ones, zeros = torch.ones_like(l_real), torch.zeros_like(l_real)
         bce = F.binary_cross_entropy_with_logits
         feat = (f_rec - f_real.detach()).pow(2).sum(-1)
@@ -122,7 +125,7 @@ class _AdversarialVAE(nn.Module):
         return {
             "encoder": ((self.beta * kl + feat + self.alpha * mse) * w).mean(),
             "decoder": ((self.gamma * feat + self.alpha * mse + gan) * w).mean()
-            + self.vae.mmd_term(x),
+            + self.vae.mmd_term(x, c),
             "discriminator": (disc * w).mean(),
             "mse": (mse * w).mean(),
         }
@@ -210,13 +213,14 @@ class VAED(PlainVAE):
     Config = VAEDConfig
 
     def _module(self, features: int) -> _AdversarialVAE:  # type: ignore[override]
-        vae = PlainVAEModule(features, self.config, mass_column_of(self, self.config.mmd))
+        mass = mass_column_of(self, self.config.mmd)
+        vae = PlainVAEModule(features, self.config, mass, self.n_context)
         return _AdversarialVAE(vae, features, self.config)
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
     ) -> dict[str, Any]:
-        self.module = self._module(x.shape[1])  # type: ignore[assignment]
+        self.module = self._module(x.shape[1] - self.n_context)  # type: ignore[assignment]
         assert isinstance(self.module, _AdversarialVAE)
         record = _train_adversarial(
             self.module,
@@ -239,5 +243,6 @@ class VAENFD(VAED):
     Config = VAENFDConfig
 
     def _module(self, features: int) -> _AdversarialVAE:  # type: ignore[override]
-        vae = VAENFModule(features, self.config, mass_column_of(self, self.config.mmd))
+        mass = mass_column_of(self, self.config.mmd)
+        vae = VAENFModule(features, self.config, mass, self.n_context)
         return _AdversarialVAE(vae, features, self.config)

@@ -67,13 +67,15 @@ def _latent_flow(cfg: VAENFConfig) -> zuko.flows.Flow:
 class VAENFModule(PlainVAEModule):
     """The plain VAE module with a flow on its posterior draws."""
 
-    def __init__(self, features: int, cfg: VAENFConfig, mass_column: int | None) -> None:
-        super().__init__(features, cfg, mass_column)
+    def __init__(
+        self, features: int, cfg: VAENFConfig, mass_column: int | None, context: int = 0
+    ) -> None:
+        super().__init__(features, cfg, mass_column, context)
         self.flow = _latent_flow(cfg)
 
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z_K = f(z₀), z₀ ~ q₀(z|x), and the single-sample KL estimate."""
-        mu, log_var = self.encoder(x)
+    def posterior(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z_K = f(z₀), z₀ ~ q₀(z|x, c), and the single-sample KL estimate."""
+        mu, log_var = self.encoder(batch)
         eps = torch.randn_like(mu)
         z0 = mu + eps * (0.5 * log_var).exp()
         log_q0 = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(-1)
@@ -89,4 +91,6 @@ class VAENF(PlainVAE):
     Config = VAENFConfig
 
     def _module(self, features: int) -> VAENFModule:
-        return VAENFModule(features, self.config, mass_column_of(self, self.config.mmd))
+        return VAENFModule(
+            features, self.config, mass_column_of(self, self.config.mmd), self.n_context
+        )
