@@ -224,9 +224,13 @@ def test_alpha_vae_samples_around_training_events(zll: ak.Array) -> None:
     def distance_to_means(x: np.ndarray) -> np.ndarray:
         return np.abs(x[:, None, :] - means[None]).max(-1).min(1)
 
-    assert distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).max() < 1e-5  # α = 0: copies
+    assert (
+        distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).max() < 1e-5
+    )  # α = 0: copies
     model.config = dataclasses.replace(model.config, alpha=1.0)
-    assert distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).min() > 1e-3
+    assert (
+        distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).min() > 1e-3
+    )
 
 
 def test_ae_latent_reconstructs_events(zll: ak.Array) -> None:
