@@ -63,6 +63,21 @@ QUICK = {
         "train.epochs": 2,
         "train.min_steps": 0,
     },
+    "copula-vae": {
+        "latent": 2,
+        "hidden": (32,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+        "decoder_train.epochs": 1,
+        "decoder_train.min_steps": 0,
+    },
+    "copula-vae-d": {
+        "latent": 2,
+        "hidden": (32,),
+        "disc_hidden": (16,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+    },
     "smearing": {},
 }
 

@@ -2,8 +2,11 @@
 
 :class:`Encoding` maps a channel's event table to one row of numbers per event and back:
 
-* object pT as log pT (MET as log(1 + pT), which may be 0), η as is, masses as
-  log(1 + m) (constant masses, e.g. a kaon's, are stored once and not learned);
+* object pT as log(pT − floor), the floor just below the training sample's lowest pT
+  of that kind of object (its selection threshold), so that no generated object falls
+  below it (MET as log(1 + pT), which may be 0); η as is; masses as asinh(m), which
+  keeps slightly negative masses of rounded inputs (constant masses, e.g. a kaon's,
+  are stored once and not learned);
 * φ measured relative to the leading object and wrapped around the training sample's
   circular mean of that difference, so a back-to-back peak sits mid-range instead of
   being cut at ±π; the leading object's own φ is not learned: the detector is
@@ -46,7 +49,8 @@ from evmult.errors import InputError
 
 __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
 
-_MASS_OFFSET = 1.0  # masses and MET: log(1 + x), defined at 0
+_MASS_OFFSET = 1.0  # MET (and masses of encodings fitted before signed_mass): log(1 + x)
+_FLOOR_MARGIN = 1e-3  # pT floors sit this fraction below the lowest training pT
 
 CONDITIONS = {"flavour": "lep1_muon"}
 """Friendly names of condition columns (besides ``process`` and the discrete columns)."""
@@ -121,6 +125,14 @@ class Encoding:
             value is given at generation), or ``None``.
         condition_values: the values of the condition column, one per label.
         labels: a name per condition value (process names; ``e``/``mu`` for flavour).
+        pt_floor: object kind (``jet``, ``photon``, ``lep`` ...) -> a pT just below the
+            lowest of the training sample (the selection's threshold, in effect):
+            pT is learned as log(pT − floor) and pT ratios as ratios above it, so a
+            generated object never falls below the threshold and a density model
+            has no hard edge to learn.
+        signed_mass: masses are learned as asinh(m), which keeps the slightly
+            negative masses of rounded inputs (e.g. DarkMachines files) instead of
+            piling them up at 0 (encodings fitted before this was added: log(1 + m)).
     """
 
     channel: str
@@ -134,6 +146,8 @@ class Encoding:
     condition: str | None = None
     condition_values: list[float] = dataclasses.field(default_factory=list)
     labels: list[str] = dataclasses.field(default_factory=list)
+    pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
+    signed_mass: bool = False
 
     # ------------------------------------------------------------------ layout
     @property
@@ -279,6 +293,8 @@ class Encoding:
         target = cls._coordinate_target(ch) if resonance_coordinate else None
         if target is not None:
             enc.resonance = target[0]
+        enc.signed_mass = True
+        enc.pt_floor = enc._fit_floors(raw)
         features = enc._features(raw, table)
         if condition is not None:
             enc._fit_condition(condition, raw)
@@ -313,6 +329,25 @@ class Encoding:
             col.std = math.sqrt(variance) if variance > 0 else 1.0
             enc.columns.append(col)
         return enc
+
+    def _fit_floors(self, raw: dict[str, np.ndarray]) -> dict[str, float]:
+        """The pT floor of every kind of collection object (see :attr:`pt_floor`);
+        not for named particles, nor for leptons whose pT comes from a mass."""
+        ch = self._channel
+        skip = {"MET", *ch.particles}
+        if self._scale_mode:
+            skip.add("lep")
+        lowest: dict[str, float] = {}
+        for name, values in raw.items():
+            prefix, _, field = name.rpartition("_")
+            kind = prefix.rstrip("0123456789")
+            if field != "pt" or prefix in skip or kind in skip or not np.isfinite(values).any():
+                continue
+            lowest[kind] = min(lowest.get(kind, math.inf), float(np.nanmin(values)))
+        return {k: (1 - _FLOOR_MARGIN) * v for k, v in lowest.items() if v > 0}
+
+    def _floor(self, prefix: str) -> float:
+        return self.pt_floor.get(prefix.rstrip("0123456789"), 0.0)
 
     def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
         """Choose the condition column and its labels (see :meth:`fit`)."""
@@ -381,12 +416,17 @@ class Encoding:
                 elif prefix in replaced:
                     continue
                 else:
-                    out[f"{prefix}_logpt"] = np.log(values)
+                    above = np.maximum(values - self._floor(prefix), 1e-12)
+                    out[f"{prefix}_logpt"] = np.log(above)
             elif field == "phi":
                 if prefix != leader:
                     out[f"{prefix}_dphi"] = wrap_phi(values - phi0)
             elif field == "mass":
-                out[f"{prefix}_logmass"] = np.log(_MASS_OFFSET + np.maximum(values, 0.0))
+                out[f"{prefix}_logmass"] = (
+                    np.arcsinh(values)
+                    if self.signed_mass
+                    else np.log(_MASS_OFFSET + np.maximum(values, 0.0))
+                )
             else:
                 out[name] = values
         if target is not None:
@@ -437,7 +477,10 @@ class Encoding:
         for group in self._ordered_groups(skip_leptons=skip_leptons):
             for a, b in itertools.pairwise(group):
                 out.pop(f"{b}_logpt", None)
-                out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
+                floor = self._floor(b)
+                out[f"{b}_logitratio"] = _logit_ratio(
+                    raw[f"{b}_pt"] - floor, raw[f"{a}_pt"] - floor
+                )
         return out
 
     # ------------------------------------------------------------------ transform
@@ -527,11 +570,13 @@ class Encoding:
         def kin(prefix: str, default_mass: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
             pt_key = f"{prefix}_logpt"
             return {
-                "pt": np.exp(v[pt_key]) if pt_key in v else np.full(n, np.nan),
+                "pt": np.exp(v[pt_key]) + self._floor(prefix)
+                if pt_key in v
+                else np.full(n, np.nan),
                 "eta": v[f"{prefix}_eta"],
                 "phi": phi0 if prefix == leader else wrap_phi(v[f"{prefix}_dphi"] + phi0),
                 "mass": (
-                    np.exp(v[f"{prefix}_logmass"]) - _MASS_OFFSET
+                    self._mass(v[f"{prefix}_logmass"])
                     if f"{prefix}_logmass" in v
                     else np.broadcast_to(default_mass, (n,)).astype(np.float64)
                 ),
@@ -591,6 +636,12 @@ class Encoding:
             index = v["process"].astype(int) if "process" in v else np.zeros(n, int)
             fields["process"] = np.asarray(self.processes, dtype=object)[index].tolist()
         return ak.zip(fields, depth_limit=1)
+
+    def _mass(self, encoded: np.ndarray) -> np.ndarray:
+        """Masses from their learned column (see :attr:`signed_mass`)."""
+        if self.signed_mass:
+            return np.sinh(encoded)
+        return np.exp(encoded) - _MASS_OFFSET
 
     def consistent(self, x: np.ndarray, table: ak.Array) -> np.ndarray:
         """Which decoded events carry the resonance mass their row of ``x`` asked for.

@@ -4,7 +4,7 @@
 Example:
     >>> from evmult.models import MODELS
     >>> sorted(MODELS)
-    ['ae-latent', 'alpha-vae', 'flow-vae', 'smearing', 'vae', 'vae-d', 'vae-nf', 'vae-nf-d']
+    ['ae-latent', 'alpha-vae', 'copula-vae', 'copula-vae-d', 'flow-vae', 'smearing', 'vae', 'vae-d', 'vae-nf', 'vae-nf-d']
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from evmult.models.ae_latent import AELatent
 from evmult.models.alpha_vae import AlphaVAE
 from evmult.models.base import Generator, ModelFileError, TrainingError, pick_device
+from evmult.models.copula_vae import CopulaVAE, CopulaVAED
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.vae import FlowVAE, PlainVAE
 from evmult.models.vae_d import VAED, VAENFD
@@ -25,6 +26,8 @@ __all__ = [
     "VAENFD",
     "AELatent",
     "AlphaVAE",
+    "CopulaVAE",
+    "CopulaVAED",
     "FlowVAE",
     "Generator",
     "ModelFileError",
@@ -42,6 +45,8 @@ MODELS: dict[str, type[Generator]] = {
     VAENF.name: VAENF,
     VAED.name: VAED,
     VAENFD.name: VAENFD,
+    CopulaVAE.name: CopulaVAE,
+    CopulaVAED.name: CopulaVAED,
     AELatent.name: AELatent,
     SmearingMultiplier.name: SmearingMultiplier,
 }
