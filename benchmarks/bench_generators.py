@@ -47,6 +47,8 @@ RUNS = {  # label: (model family, settings)
     "vae-nf": ("vae-nf", {}),
     "vae-d": ("vae-d", {}),
     "vae-nf-d": ("vae-nf-d", {}),
+    "copula-vae": ("copula-vae", {}),
+    "copula-vae-d": ("copula-vae-d", {}),
     "ae-latent": ("ae-latent", {}),
     "smearing": ("smearing", {}),
 }

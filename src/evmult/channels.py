@@ -32,7 +32,8 @@ class Resonance:
         label: axis label (LaTeX allowed), e.g. ``r"$m_{\\ell\\ell}$ [GeV]"``.
         objects: collections whose objects are summed (all kept objects of each).
         expected: nominal peak position in GeV (``None`` for a continuum).
-        method: how the mass is built: ``"sum"`` (invariant mass of all the objects),
+        method: how the mass is built: ``"sum"`` (invariant mass of all the objects,
+            NaN for fewer than two),
             ``"max_pt_triplet"`` (the three objects whose sum has the largest pT, the
             usual hadronic-top candidate) or ``"mt"`` (transverse mass of the objects
             with the missing transverse momentum).
@@ -136,6 +137,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         collections={"Muon": 2, "Electron": 2, "Photon": 1, "Jet": 4},
         event_fields=("nJet",),
+        resonances=(Resonance("mll", r"$m_{\ell\ell}$ [GeV]", ("Muon", "Electron")),),
         leptons=("Muon", "Electron"),
         n_leptons=2,
         variable_leptons=True,

@@ -219,10 +219,25 @@ class Encoding:
         return {k: v[:n] for k, v in raw.items()}
 
     @property
-    def _scale_mode(self) -> bool:
-        """Whether the lepton pT scale is solved from the resonance mass."""
+    def _leptons_from_mass(self) -> bool:
+        """Whether a lepton pT is solved from the resonance mass (not learned)."""
         target = self._coordinate_target(self._channel) if self.resonance else None
         return target is not None and target[1][0] == "lep1"
+
+    @property
+    def _scale_mode(self) -> bool:
+        """Whether the common pT scale of all leptons is solved from the resonance
+        mass (a fixed number of leptons; with a variable count, only the second
+        lepton's pT is, as for named particles)."""
+        return self._leptons_from_mass and not self._channel.variable_leptons
+
+    def _owner(self, name: str) -> str:
+        """The column whose object must be present for column ``name`` to be: the
+        resonance coordinate belongs to the last object whose pT it replaces."""
+        target = self._coordinate_target(self._channel) if self.resonance else None
+        if target is not None and name in (target[0], f"{target[0]}_root"):
+            return f"{target[1][-1]}_pt"
+        return name
 
     @staticmethod
     def _leader(channel: Channel) -> str:
@@ -238,6 +253,8 @@ class Encoding:
             if res.method != "sum":
                 return None
             if set(res.objects) <= set(channel.leptons) and channel.n_leptons >= 2:
+                if channel.variable_leptons:  # the mass of the leading pair, if any
+                    return res.name, ["lep1", "lep2"]
                 return res.name, [f"lep{i + 1}" for i in range(channel.n_leptons)]
             if set(res.objects) <= set(channel.particles) and len(res.objects) >= 2:
                 return res.name, list(res.objects)
@@ -301,7 +318,7 @@ class Encoding:
         for name, values in features.items():
             if name == enc.condition:
                 continue
-            if not np.all(np.isfinite(values) | np.isnan(_presence(name, raw))):
+            if not np.all(np.isfinite(values) | np.isnan(_presence(enc._owner(name), raw))):
                 bad = int(np.argmax(~np.isfinite(values)))
                 msg = f"column {name} is not finite in training event {bad}: {values[bad]}"
                 raise InputError(msg)
@@ -404,9 +421,10 @@ class Encoding:
         phi0 = raw[f"{leader}_phi"]
         out: dict[str, np.ndarray] = {}
         target = self._coordinate_target(ch) if self.resonance else None
-        scale = target is not None and target[1][0] == "lep1"
+        scale = self._scale_mode
         # ordered leptons: every pT comes from the mass, the others from ratios;
-        # named particles: only the last one's pT comes from the mass
+        # named particles (and the lepton pair of a variable count): only the last
+        # one's pT comes from the mass
         replaced = set(target[1] if scale else target[1][-1:]) if target else set()
         for name, values in raw.items():
             prefix, _, field = name.rpartition("_")
@@ -454,8 +472,9 @@ class Encoding:
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
             true = objs[last]["pt"]
-            out[f"{target[0]}_root"] = (np.abs(large - true) < np.abs(small - true)) * 1.0
-        return self._ratios(out, raw, skip_leptons=False)
+            root = (np.abs(large - true) < np.abs(small - true)) * 1.0
+            out[f"{target[0]}_root"] = np.where(np.isfinite(mass), root, np.nan)
+        return self._ratios(out, raw, skip_leptons=self._leptons_from_mass)
 
     def _ordered_groups(self, *, skip_leptons: bool) -> list[list[str]]:
         """Slot prefixes of each pT-ordered group: the leptons and every collection."""
@@ -560,7 +579,7 @@ class Encoding:
             v[self.condition] = np.asarray(self.condition_values)[np.asarray(labels, int)]
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
-        for group in self._ordered_groups(skip_leptons=self._scale_mode):
+        for group in self._ordered_groups(skip_leptons=self._leptons_from_mass):
             for a, b in itertools.pairwise(group):
                 if f"{b}_logitratio" in v:  # log pT_b = log pT_a + log sigmoid(logit)
                     v[f"{b}_logpt"] = v[f"{a}_logpt"] - np.logaddexp(0.0, -v[f"{b}_logitratio"])
@@ -658,7 +677,8 @@ class Encoding:
         col = self.columns[j]
         asked = np.exp(np.asarray(x[:, j], np.float64) * col.std + col.mean)
         rebuilt = channel_masses(table, self._channel)[self.resonance]
-        return np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0)
+        # NaN: the event has too few objects for the mass (e.g. one lepton)
+        return np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
 
     def _solve_last(self, objs: dict[str, dict[str, np.ndarray]], v: dict[str, np.ndarray]) -> None:
         """Set the pT of the resonance's last object from the learned mass and root bit."""
@@ -666,7 +686,7 @@ class Encoding:
         assert target is not None
         assert self.resonance is not None
         mass = np.exp(v[self.resonance])
-        if target[1][0] == "lep1":
+        if self._scale_mode:
             ratio = 1.0
             objs["lep1"]["pt"] = np.ones_like(mass)
             for p in target[1][1:]:

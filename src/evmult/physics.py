@@ -59,8 +59,8 @@ def resonance_mass(table: ak.Array, resonance: Resonance) -> np.ndarray:
         float64 array; NaN where the event lacks the objects the mass needs.
     """
     objects = objects_of(table, resonance.objects)
-    if resonance.method == "sum":
-        return invariant_mass(objects)
+    if resonance.method == "sum":  # a mass of two or more objects
+        return np.where(ak.to_numpy(ak.num(objects)) >= 2, invariant_mass(objects), np.nan)
     if resonance.method == "max_pt_triplet":
         trip = ak.combinations(objects, 3, fields=["a", "b", "c"])
         p4 = trip.a + trip.b + trip.c
