@@ -76,16 +76,23 @@ def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.A
     enc = Encoding.fit(inclusive, "inclusive", condition="process")
     names = [c.name for c in enc.columns]
     assert "nLepton" in names
-    assert "MET_dphi" not in names  # the azimuth reference: every event has MET
-    back = enc.inverse(
-        enc.transform(inclusive), rng=np.random.default_rng(1), labels=enc.label_index(inclusive)
-    )
+    assert enc.resonance == "mll"  # the leading pair's mass, where there is a pair
+    assert "lep2_logpt" not in names
+    assert "lep2_logitratio" not in names
+    x = enc.transform(inclusive)
+    back = enc.inverse(x, rng=np.random.default_rng(1), labels=enc.label_index(inclusive))
+    assert enc.consistent(x, back).mean() > 0.999
     channel = enc._channel
     a, b = feature_columns(inclusive, channel), feature_columns(back, channel)
+    # azimuths from the leading lepton, from MET in events without one
+    for name in ("jet1_phi", "MET_phi", "lep2_phi"):
+        np.testing.assert_allclose(
+            np.cos(b[name] - b["MET_phi"]), np.cos(a[name] - a["MET_phi"]), atol=1e-4
+        )
     assert np.bincount(ak.to_numpy(ak.num(back.Muon) + ak.num(back.Electron))).tolist() == (
         np.bincount(ak.to_numpy(ak.num(inclusive.Muon) + ak.num(inclusive.Electron))).tolist()
     )
-    for name in ("lep1_pt", "lep2_pt", "lep2_flavour", "jet4_pt", "photon1_pt", "MET_pt", "nJet"):
+    for name in ("lep1_pt", "lep2_pt", "lep2_flavour", "jet4_pt", "photon1_pt", "MET_pt", "mll"):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-4, equal_nan=True, err_msg=name)
     assert back.process.tolist() == inclusive.process.tolist()
 

@@ -237,14 +237,23 @@ class Encoding:
         target = self._coordinate_target(self._channel) if self.resonance else None
         if target is not None and name in (target[0], f"{target[0]}_root"):
             return f"{target[1][-1]}_pt"
+        if name == "MET_dphi":  # measured from the leader, absent where MET is the reference
+            return f"{self._leader(self._channel)}_pt"
         return name
 
     @staticmethod
     def _leader(channel: Channel) -> str:
-        """The object every azimuth is measured from: one every event has."""
-        if channel.n_leptons and not channel.variable_leptons:
+        """The object every azimuth is measured from: the leading lepton (with a
+        variable lepton count, MET in events without one), else the first particle."""
+        if channel.n_leptons:
             return "lep1"
         return channel.particles[0] if channel.particles else "MET"
+
+    @staticmethod
+    def _reference_phi(raw: dict[str, np.ndarray], leader: str) -> np.ndarray:
+        """Each event's reference azimuth: the leader's, or MET's where it is absent."""
+        phi = raw[f"{leader}_phi"]
+        return np.where(np.isfinite(phi), phi, raw["MET_phi"]) if "MET_phi" in raw else phi
 
     @staticmethod
     def _coordinate_target(channel: Channel) -> tuple[str, list[str]] | None:
@@ -418,7 +427,7 @@ class Encoding:
         """Raw columns -> unscaled encoded quantities (log pT, Δφ, integers ...)."""
         ch = self._channel
         leader = self._leader(ch)
-        phi0 = raw[f"{leader}_phi"]
+        phi0 = self._reference_phi(raw, leader)
         out: dict[str, np.ndarray] = {}
         target = self._coordinate_target(ch) if self.resonance else None
         scale = self._scale_mode
@@ -438,7 +447,10 @@ class Encoding:
                     out[f"{prefix}_logpt"] = np.log(above)
             elif field == "phi":
                 if prefix != leader:
-                    out[f"{prefix}_dphi"] = wrap_phi(values - phi0)
+                    dphi = wrap_phi(values - phi0)
+                    if prefix == "MET":  # absent where MET is the reference itself
+                        dphi = np.where(np.isfinite(raw[f"{leader}_phi"]), dphi, np.nan)
+                    out[f"{prefix}_dphi"] = dphi
             elif field == "mass":
                 out[f"{prefix}_logmass"] = (
                     np.arcsinh(values)
@@ -646,6 +658,8 @@ class Encoding:
             fields["nJet"] = v["nJet"].astype(np.int32)
         if ch.has_met:
             met_phi = phi0 if leader == "MET" else wrap_phi(v["MET_dphi"] + phi0)
+            if ch.variable_leptons:  # MET is the reference in events without a lepton
+                met_phi = np.where(v["nLepton"] >= 1, met_phi, phi0)
             fields["MET"] = ak.zip(
                 {"pt": np.expm1(v["MET_logpt"]), "phi": met_phi},
                 with_name="Momentum2D",
