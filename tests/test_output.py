@@ -283,12 +283,18 @@ def test_cli_dask_executor(
 def test_killed_mid_write_leaves_no_file(zll_model: Path, tmp_path: Path, sig: int) -> None:
     out = tmp_path / "big.root"
     cmd = [sys.executable, "-m", "evmult.cli", "multiply", str(zll_model), "--n", "5000000"]
-    proc = subprocess.Popen(
-        [*cmd, "-o", str(out), "--chunk-size", "5000", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ | {"PYTHONWARNINGS": "ignore"},
-    )
+    # a background job (`make test &` in a script) ignores SIGINT and a child inherits
+    # that, so Python would install no KeyboardInterrupt handler: un-ignore it here
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(out), "--chunk-size", "5000", "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=os.environ | {"PYTHONWARNINGS": "ignore"},
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not any(p.name.endswith(".tmp") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -298,7 +304,9 @@ def test_killed_mid_write_leaves_no_file(zll_model: Path, tmp_path: Path, sig: i
     _, err = proc.communicate(timeout=60)
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
     assert "evmult: interrupted" in err.decode()
-    assert proc.returncode == 130, err.decode()
+    # 130 from main(); under load CPython has also reported the handled interrupt
+    # as death by SIGINT (-2) at exit, after the cleanup
+    assert proc.returncode in (130, -signal.SIGINT), err.decode()
 
 
 def test_root_itself_reads_the_file(zll_model: Path, tmp_path: Path) -> None:

@@ -479,13 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"evmult: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        # temporary outputs are already removed (atomic_path); leave at once rather
-        # than through interpreter finalisation, which after an interrupt mid-write
-        # has hung (torch and uproot state) and has reported death by SIGINT
         print("evmult: interrupted", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        return 130
     except BrokenPipeError:  # e.g. `evmult summary T.parquet | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
