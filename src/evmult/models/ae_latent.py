@@ -125,7 +125,7 @@ class AELatent(Generator):
         )
         with torch.no_grad():
             codes = self.module.encoder(torch.as_tensor(noisy, dtype=torch.float32)).numpy()
-        context = noisy[:, x.shape[1] - self.n_context :] if self.n_context else None
+        context = split_context(noisy, self.n_context)[1] if self.n_context else None
         record["prior"] = fit_latent_flow(
             self.prior,
             codes,

@@ -59,8 +59,7 @@ class AlphaVAE(PlainVAE):
         assert self.module is not None
         gen = torch.Generator().manual_seed(seed + 1)
         self.codes = posterior_codes(self.module.encoder, x, noise, gen)
-        if self.n_context:
-            self.code_labels = torch.as_tensor(x[:, x.shape[1] - self.n_context :].argmax(1))
+        self.code_labels = self._training_labels(x)
         return record
 
     @torch.no_grad()

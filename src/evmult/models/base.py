@@ -195,6 +195,13 @@ class Generator(ABC):
         """The labels of a conditional model (empty for an unconditional one)."""
         return list(self._fitted().labels) if self.n_context else []
 
+    def _training_labels(self, x: np.ndarray | torch.Tensor) -> torch.Tensor | None:
+        """Each row's label index, from the one-hot context columns of a training
+        matrix (see :meth:`_fit_matrix`); ``None`` for an unconditional model."""
+        if not self.n_context:
+            return None
+        return torch.as_tensor(split_context(x, self.n_context)[1]).argmax(-1)
+
     def label_counts(self, n: int) -> dict[str, int]:
         """``n`` events shared among a conditional model's labels in proportion to the
         training events (largest remainders; exact when the proportions allow)."""

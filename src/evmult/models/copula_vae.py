@@ -128,6 +128,7 @@ class _CopulaSampling:
     config: Any
     module: Any
     n_context: int
+    _training_labels: Any
 
     def _vae(self) -> PlainVAEModule:
         return getattr(self.module, "vae", self.module)
@@ -141,17 +142,14 @@ class _CopulaSampling:
         noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
         with torch.no_grad():
             codes = vae.encoder(noisy)[0]
-        width = self.n_context
-        labels = (
-            noisy[:, x.shape[1] - width :].argmax(1)
-            if width
-            else torch.zeros(len(x), dtype=torch.long)
-        )
+        labels = self._training_labels(x)
+        if labels is None:
+            labels = torch.zeros(len(x), dtype=torch.long)
         if self.config.decoder_train.epochs > 0:
             record["decoder"] = self._train_decoder(
                 noisy, codes, weights, seed=seed, progress=progress
             )
-        self.copula = fit_copula(codes, labels, max(width, 1), self.config.quantiles)
+        self.copula = fit_copula(codes, labels, max(self.n_context, 1), self.config.quantiles)
         return record
 
     def _train_decoder(

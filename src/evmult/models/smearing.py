@@ -19,7 +19,7 @@ import awkward as ak
 import numpy as np
 import torch
 
-from evmult.models.base import Generator
+from evmult.models.base import Generator, split_context
 
 __all__ = ["SmearingConfig", "SmearingMultiplier"]
 
@@ -63,15 +63,15 @@ class SmearingMultiplier(Generator):
     def _sample_matrix(self, n: int, *, seed: int, context: torch.Tensor) -> np.ndarray:
         assert self.events is not None
         rng = np.random.default_rng([seed, 2])
-        width = self.n_context
         pool = np.arange(len(self.events))
-        if width and n:  # copies of training events of the label asked for
+        training = self._training_labels(self.events)
+        if training is not None and n:  # copies of training events of the label asked for
             labels = context.argmax(-1).unique()
             assert len(labels) == 1, "Generator.sample draws one label at a time"
-            pool = pool[self.events[:, -width:].argmax(1) == int(labels[0])]
+            pool = pool[(training == labels[0]).numpy()]
         copies = -(-n // len(pool))
         idx = np.concatenate([pool[rng.permutation(len(pool))] for _ in range(copies)] or [pool])
-        return self.events[idx[:n], : self.events.shape[1] - width]
+        return split_context(self.events[idx[:n]], self.n_context)[0]
 
     def sample(
         self,

@@ -391,8 +391,8 @@ class FlowVAE(Generator):
         }
         gen = torch.Generator().manual_seed(seed + 1)
         self.codes = posterior_codes(self.module.encoder, x, noise, gen)
-        context = x[:, x.shape[1] - self.n_context :]
-        self.code_labels = torch.as_tensor(context.argmax(1)) if self.n_context else None
+        context = split_context(x, self.n_context)[1]
+        self.code_labels = self._training_labels(x)
         if self.prior is not None:
             draws = 4
             mu, sigma = self.codes[0].repeat(draws, 1), self.codes[1].repeat(draws, 1)
