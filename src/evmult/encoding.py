@@ -219,9 +219,14 @@ class Encoding:
         return {k: v[:n] for k, v in raw.items()}
 
     @property
+    def _target(self) -> tuple[str, list[str]] | None:
+        """The learned resonance coordinate and the objects whose pT it gives, if any."""
+        return self._coordinate_target(self._channel) if self.resonance else None
+
+    @property
     def _leptons_from_mass(self) -> bool:
         """Whether a lepton pT is solved from the resonance mass (not learned)."""
-        target = self._coordinate_target(self._channel) if self.resonance else None
+        target = self._target
         return target is not None and target[1][0] == "lep1"
 
     @property
@@ -234,7 +239,7 @@ class Encoding:
     def _owner(self, name: str) -> str:
         """The column whose object must be present for column ``name`` to be: the
         resonance coordinate belongs to the last object whose pT it replaces."""
-        target = self._coordinate_target(self._channel) if self.resonance else None
+        target = self._target
         if target is not None and name in (target[0], f"{target[0]}_root"):
             return f"{target[1][-1]}_pt"
         if name == "MET_dphi":  # measured from the leader, absent where MET is the reference
@@ -429,7 +434,7 @@ class Encoding:
         leader = self._leader(ch)
         phi0 = self._reference_phi(raw, leader)
         out: dict[str, np.ndarray] = {}
-        target = self._coordinate_target(ch) if self.resonance else None
+        target = self._target
         scale = self._scale_mode
         # ordered leptons: every pT comes from the mass, the others from ratios;
         # named particles (and the lepton pair of a variable count): only the last
@@ -696,10 +701,9 @@ class Encoding:
 
     def _solve_last(self, objs: dict[str, dict[str, np.ndarray]], v: dict[str, np.ndarray]) -> None:
         """Set the pT of the resonance's last object from the learned mass and root bit."""
-        target = self._coordinate_target(self._channel)
+        target = self._target
         assert target is not None
-        assert self.resonance is not None
-        mass = np.exp(v[self.resonance])
+        mass = np.exp(v[target[0]])
         if self._scale_mode:
             ratio = 1.0
             objs["lep1"]["pt"] = np.ones_like(mass)
