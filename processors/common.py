@@ -11,7 +11,14 @@ import numpy as np
 from evmult.readers import ReaderOptions
 from evmult.selection import clean, kinematic
 
-__all__ = ["ObjectOptions", "good_jets", "good_leptons", "table_fields"]
+__all__ = [
+    "ObjectOptions",
+    "PhotonOptions",
+    "good_jets",
+    "good_leptons",
+    "good_photons",
+    "table_fields",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,21 @@ class ObjectOptions(ReaderOptions):
     jet_lepton_dr: float = 0.4
 
 
+@dataclass(frozen=True)
+class PhotonOptions(ObjectOptions):
+    """Photon thresholds, for the channels that keep photons.
+
+    Args:
+        photon_pt_min: minimum photon pT.
+        photon_eta_max: photon acceptance.
+        photon_lepton_dr: photons within this ΔR of a selected lepton are not used.
+    """
+
+    photon_pt_min: float = 10.0
+    photon_eta_max: float = 2.5
+    photon_lepton_dr: float = 0.4
+
+
 def good_leptons(objects: ak.Array, o: ObjectOptions, pt_min: float | None = None) -> tuple:
     """Muons and electrons passing pT (``pt_min`` or ``o.lepton_pt_min``) and |eta|."""
     pt = o.lepton_pt_min if pt_min is None else pt_min
@@ -47,6 +69,12 @@ def good_leptons(objects: ak.Array, o: ObjectOptions, pt_min: float | None = Non
 def good_jets(objects: ak.Array, leptons: ak.Array, o: ObjectOptions) -> ak.Array:
     """Jets passing pT and |eta|, cleaned against the selected leptons."""
     return clean(kinematic(objects.Jet, o.jet_pt_min, o.jet_eta_max), leptons, o.jet_lepton_dr)
+
+
+def good_photons(objects: ak.Array, leptons: ak.Array, o: PhotonOptions) -> ak.Array:
+    """Photons passing pT and |eta|, away from the selected leptons."""
+    photons = kinematic(objects.Photon, o.photon_pt_min, o.photon_eta_max)
+    return clean(photons, leptons, o.photon_lepton_dr)
 
 
 def table_fields(objects: ak.Array, mask: Any, **collections: Any) -> dict[str, Any]:

@@ -7,26 +7,17 @@ from typing import Any
 
 import awkward as ak
 
-from evmult.processors.common import good_jets, table_fields
+from evmult.processors.common import PhotonOptions, good_jets, good_photons, table_fields
 from evmult.processors.zll import ZllOptions, ZllProcessor
-from evmult.selection import clean, kinematic, merge_leptons
+from evmult.selection import merge_leptons
 
 __all__ = ["ZgammaOptions", "ZgammaProcessor"]
 
 
 @dataclass(frozen=True)
-class ZgammaOptions(ZllOptions):
-    """Thresholds of the ``zgamma`` selection (on top of ``zll``'s).
-
-    Args:
-        photon_pt_min: minimum photon pT.
-        photon_eta_max: photon acceptance.
-        photon_lepton_dr: photons within this ΔR of a selected lepton are not used.
-    """
-
-    photon_pt_min: float = 10.0
-    photon_eta_max: float = 2.5
-    photon_lepton_dr: float = 0.4
+class ZgammaOptions(ZllOptions, PhotonOptions):
+    """Thresholds of the ``zgamma`` selection: ``zll``'s and the photon ones of
+    :class:`~evmult.processors.common.PhotonOptions`."""
 
 
 class ZgammaProcessor(ZllProcessor):
@@ -40,8 +31,7 @@ class ZgammaProcessor(ZllProcessor):
         o = self.options
         muons, electrons, has_pair = self.dilepton(objects)
         leptons = merge_leptons(muons, electrons)
-        photons = kinematic(objects.Photon, o.photon_pt_min, o.photon_eta_max)
-        photons = clean(photons, leptons, o.photon_lepton_dr)
+        photons = good_photons(objects, leptons, o)
         sel = has_pair & ak.to_numpy(ak.num(photons) >= 1)
         jets = good_jets(objects, leptons, o)
         fields = table_fields(
