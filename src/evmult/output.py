@@ -642,12 +642,12 @@ def _prepare(
     if chunk_size <= 0:
         msg = f"chunk size must be positive, got {chunk_size}"
         raise InputError(msg)
-    original = None
     p = plan(model, factor=factor, n=n, seed=seed, block=block, label=label)
-    if include_original:
-        original = load_original(model, None if include_original is True else include_original)
-        if label is not None:
-            original = label_originals(model, original, label)
+    if not include_original:
+        return None, p
+    original = load_original(model, None if include_original is True else include_original)
+    if label is not None:
+        original = label_originals(model, original, label)
     return original, plan(model, n=p.n, seed=seed, original=original, block=block, label=label)
 
 
