@@ -50,6 +50,7 @@ RUNS = {  # label: (model family, settings)
     "copula-vae": ("copula-vae", {}),
     "copula-vae-d": ("copula-vae-d", {}),
     "ae-latent": ("ae-latent", {}),
+    "ae-latent marginal": ("ae-latent", {"marginal": 10.0}),
     "smearing": ("smearing", {}),
 }
 DEFAULT_RUNS = "flow-vae,flow-vae fast,vae (prior),smearing"
