@@ -89,6 +89,34 @@ def test_state_is_json_and_rebuilds_the_same_encoding(zll: ak.Array) -> None:
     assert ak.array_equal(a, b)
 
 
+def test_any_matrix_decodes_inside_the_training_acceptance(zll: ak.Array) -> None:
+    """pT above the fitted floor and |η| inside the fitted bound, whatever the model
+    outputs (here: ±6 standard units in every column)."""
+    enc = Encoding.fit(zll, "zll")
+    leptons = ak.concatenate([zll.Muon, zll.Electron], axis=1)
+    assert enc.eta_bound["lep"] == pytest.approx(1.001 * float(ak.max(abs(leptons.eta))))
+    assert enc.eta_bound["jet"] == pytest.approx(1.001 * float(ak.max(abs(zll.Jet.eta))))
+    x = np.random.default_rng(0).choice([-6.0, 6.0], size=(2_000, enc.n_features))
+    back = enc.inverse(x.astype(np.float32), rng=np.random.default_rng(1))
+    float32 = 1e-6  # the table holds float32
+    for name, kind in (("Muon", "lep"), ("Electron", "lep"), ("Jet", "jet")):
+        assert float(ak.max(abs(back[name].eta))) <= enc.eta_bound[kind] * (1 + float32)
+    assert float(ak.min(back.Jet.pt)) >= enc.pt_floor["jet"] * (1 - float32)
+    assert enc.pt_floor["jet"] == pytest.approx(0.999 * float(ak.min(zll.Jet.pt)))
+
+
+def test_encodings_saved_before_the_eta_bound_keep_raw_eta(zll: ak.Array) -> None:
+    state = Encoding.fit(zll, "zll").state()
+    del state["eta_bound"]
+    old = Encoding.from_state(state)
+    x = old.transform(zll[:100])
+    j = [c.name for c in old.columns].index("jet1_eta")
+    column = old.columns[j]
+    eta = ak.to_numpy(ak.fill_none(ak.pad_none(zll.Jet.eta[:100], 1)[:, 0], np.nan))
+    has = np.isfinite(eta)
+    np.testing.assert_allclose(x[has, j] * column.std + column.mean, eta[has], atol=1e-5)
+
+
 def test_generated_phi_is_uniform_and_relative_angles_kept(zll: ak.Array) -> None:
     enc = Encoding.fit(zll, "zll")
     back = enc.inverse(enc.transform(zll), rng=np.random.default_rng(4))

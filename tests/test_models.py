@@ -228,9 +228,8 @@ def test_alpha_vae_samples_around_training_events(zll: ak.Array) -> None:
         distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).max() < 1e-5
     )  # α = 0: copies
     model.config = dataclasses.replace(model.config, alpha=1.0)
-    assert (
-        distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0))).min() > 1e-3
-    )
+    spread = distance_to_means(model._sample_matrix(50, seed=3, context=torch.zeros(50, 0)))
+    assert np.median(spread) > 1e-2  # α = 1: around them (a draw may still land close)
 
 
 def test_ae_latent_reconstructs_events(zll: ak.Array) -> None:

@@ -51,6 +51,7 @@ __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi
 
 _MASS_OFFSET = 1.0  # MET (and masses of encodings fitted before signed_mass): log(1 + x)
 _FLOOR_MARGIN = 1e-3  # pT floors sit this fraction below the lowest training pT
+_ETA_MARGIN = 1e-3  # |η| bounds sit this fraction above the largest training |η|
 
 CONDITIONS = {"flavour": "lep1_muon"}
 """Friendly names of condition columns (besides ``process`` and the discrete columns)."""
@@ -133,6 +134,12 @@ class Encoding:
         signed_mass: masses are learned as asinh(m), which keeps the slightly
             negative masses of rounded inputs (e.g. DarkMachines files) instead of
             piling them up at 0 (encodings fitted before this was added: log(1 + m)).
+        eta_bound: object kind -> a |η| just above the largest of the training sample
+            (the detector acceptance the selection cut at, in effect): η is learned as
+            atanh(η / bound), so a generated object never leaves the acceptance and a
+            density model has no hard edge to learn. Not for named particles (their
+            η is not cut symmetrically); empty in encodings fitted before this was
+            added.
     """
 
     channel: str
@@ -148,6 +155,7 @@ class Encoding:
     labels: list[str] = dataclasses.field(default_factory=list)
     pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
     signed_mass: bool = False
+    eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
 
     # ------------------------------------------------------------------ layout
     @property
@@ -326,6 +334,7 @@ class Encoding:
             enc.resonance = target[0]
         enc.signed_mass = True
         enc.pt_floor = enc._fit_floors(raw)
+        enc.eta_bound = enc._fit_eta_bounds(raw)
         features = enc._features(raw, table)
         if condition is not None:
             enc._fit_condition(condition, raw)
@@ -379,6 +388,21 @@ class Encoding:
 
     def _floor(self, prefix: str) -> float:
         return self.pt_floor.get(prefix.rstrip("0123456789"), 0.0)
+
+    def _fit_eta_bounds(self, raw: dict[str, np.ndarray]) -> dict[str, float]:
+        """The |η| bound of every kind of collection object and lepton (see
+        :attr:`eta_bound`)."""
+        largest: dict[str, float] = {}
+        for name, values in raw.items():
+            prefix, _, field = name.rpartition("_")
+            kind = prefix.rstrip("0123456789")
+            if field != "eta" or prefix in self._channel.particles or not np.isfinite(values).any():
+                continue
+            largest[kind] = max(largest.get(kind, 0.0), float(np.nanmax(np.abs(values))))
+        return {k: (1 + _ETA_MARGIN) * v for k, v in largest.items() if v > 0}
+
+    def _eta_scale(self, prefix: str) -> float | None:
+        return self.eta_bound.get(prefix.rstrip("0123456789"))
 
     def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
         """Choose the condition column and its labels (see :meth:`fit`)."""
@@ -456,6 +480,10 @@ class Encoding:
                     if prefix == "MET":  # absent where MET is the reference itself
                         dphi = np.where(np.isfinite(raw[f"{leader}_phi"]), dphi, np.nan)
                     out[f"{prefix}_dphi"] = dphi
+            elif field == "eta" and (bound := self._eta_scale(prefix)):
+                # events beyond the training acceptance (other samples) sit at its edge
+                edge = 1 / (1 + _ETA_MARGIN)
+                out[name] = np.arctanh(np.clip(values / bound, -edge, edge))
             elif field == "mass":
                 out[f"{prefix}_logmass"] = (
                     np.arcsinh(values)
@@ -605,11 +633,12 @@ class Encoding:
 
         def kin(prefix: str, default_mass: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
             pt_key = f"{prefix}_logpt"
+            bound = self._eta_scale(prefix)
             return {
                 "pt": np.exp(v[pt_key]) + self._floor(prefix)
                 if pt_key in v
                 else np.full(n, np.nan),
-                "eta": v[f"{prefix}_eta"],
+                "eta": bound * np.tanh(v[f"{prefix}_eta"]) if bound else v[f"{prefix}_eta"],
                 "phi": phi0 if prefix == leader else wrap_phi(v[f"{prefix}_dphi"] + phi0),
                 "mass": (
                     self._mass(v[f"{prefix}_logmass"])
@@ -672,7 +701,7 @@ class Encoding:
         fields["weight"] = np.ones(n)
         if self.processes:
             index = v["process"].astype(int) if "process" in v else np.zeros(n, int)
-            fields["process"] = np.asarray(self.processes, dtype=object)[index].tolist()
+            fields["process"] = _strings(self.processes, index)
         return ak.zip(fields, depth_limit=1)
 
     def _mass(self, encoded: np.ndarray) -> np.ndarray:
@@ -805,14 +834,19 @@ def _mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarr
         slope = 2 * energy * sum(scale * ai / r for ai, r in zip(a, roots, strict=True))
         return value, slope - 2 * scale * p2
 
-    # start from the massless solution, refine with Newton steps
+    # start from the massless solution (exact for massless objects), refine with
+    # Newton steps until every event is converged
+    tolerance = 1e-6 * np.maximum(target, 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = mass / np.sqrt(np.maximum(sum(np.sqrt(ai) for ai in a) ** 2 - p2, 1e-300))
         for _ in range(6):
             value, slope = excess(scale)
+            if np.all(np.abs(value) <= tolerance):
+                break
             scale = np.maximum(scale - value / slope, 0.5 * scale)
-        value, _ = excess(scale)
-    bad = ~(np.abs(value) <= 1e-6 * np.maximum(target, 1e-12))
+        else:
+            value, _ = excess(scale)
+    bad = ~(np.abs(value) <= tolerance)
     if bad.any():  # collinear or degenerate: bisection in log scale
         scale[bad] = _bisect(p2[bad], [ai[bad] for ai in a], [mi[bad] for mi in m2], target[bad])
     return scale
@@ -891,6 +925,26 @@ def _is_discrete(name: str) -> bool:
     counts = name.startswith("n") and name[1:2].isupper()
     bits = name.rpartition("_")[2] in {"muon", "charge", "btag", "root"}
     return counts or bits or name == "process"
+
+
+def _strings(values: list[str], index: np.ndarray) -> ak.Array:
+    """The strings ``values[index]`` as an awkward string array, built from bytes (a
+    Python list of 10⁵ strings takes a second)."""
+    raw = [v.encode() for v in values]
+    lengths = np.array([len(r) for r in raw], dtype=np.int64)
+    width = max(int(lengths.max(initial=0)), 1)
+    padded = np.zeros((len(raw), width), dtype=np.uint8)
+    for i, r in enumerate(raw):
+        padded[i, : len(r)] = np.frombuffer(r, dtype=np.uint8)
+    chars = padded[index][np.arange(width) < lengths[index][:, None]]
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(lengths[index], out=offsets[1:])
+    layout = ak.contents.ListOffsetArray(
+        ak.index.Index64(offsets),
+        ak.contents.NumpyArray(chars, parameters={"__array__": "char"}),
+        parameters={"__array__": "string"},
+    )
+    return ak.Array(layout)
 
 
 def _collection(

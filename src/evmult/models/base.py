@@ -325,14 +325,14 @@ class Generator(ABC):
             context = torch.zeros(size, self.n_context)
             if label is not None:
                 context[:, label] = 1.0
-            with _TORCH_RNG:
+            with _TORCH_RNG, torch.inference_mode():
                 x = self._sample_matrix(
                     size, seed=seed if attempt == 0 else _round_seed(seed, attempt), context=context
                 )
             labels = None if label is None else np.full(size, label)
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
-            part = part[encoding.consistent(x, part)]
-            part = part[self._selection().accepts(part)][:need]
+            keep = encoding.consistent(x, part) & self._selection().accepts(part)
+            part = part[np.flatnonzero(keep)[:need]]
             parts.append(part)
             drawn += size
             have += len(part)

@@ -56,8 +56,8 @@ __all__ = [
 
 _ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh}
 # Events per decoder pass at generation: spline flows' per-event cost grows with the
-# batch (35k ev/s at 4k, 23k at 65k, 1 thread); affine ones peak near 32k (316k ev/s).
-_SAMPLE_BATCH = {"spline": 8_192, "autoregressive": 8_192, "affine": 32_768}
+# batch (35k ev/s at 4k, 23k at 65k, 1 thread); affine ones peak near 16k (350k ev/s).
+_SAMPLE_BATCH = {"spline": 8_192, "autoregressive": 8_192, "affine": 16_384}
 
 
 def mlp(sizes: list[int], activation: str) -> nn.Sequential:
