@@ -111,6 +111,8 @@ def test_bad_inputs_name_the_sample(split: dict[str, ak.Array], tmp_path: Path) 
         validate(split["a"], bad, channel="zll")
     with pytest.raises(InputError, match="unknown feature"):
         validate(split["a"], split["b"], features=["lep1_pt", "nope"])
+    with pytest.raises(InputError, match="only lep1_pt qualify"):  # jet2: 4 % of events
+        validate(split["a"], split["b"], features=["lep1_pt", "jet2_pt"])
     other = ak.Array(split["b"], attrs={"evmult": {"channel": "zgamma"}})
     with pytest.raises(InputError, match="channels differ"):
         validate(split["a"], other)

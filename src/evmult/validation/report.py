@@ -381,6 +381,13 @@ def _correlations(
         if np.isfinite(real.columns[n]).mean() >= _CORRELATION_COVERAGE
         and np.nanstd(real.columns[n]) > 0
     ]
+    if len(used) < 2:
+        msg = (
+            f"correlations need two features that at least {_CORRELATION_COVERAGE:.0%} of "
+            f"the real events have and that vary; of {', '.join(names)} only "
+            f"{', '.join(used) or 'none'} qualify: add such features"
+        )
+        raise InputError(msg)
     xr, xg = real.matrix(used), gen.matrix(used)
     half = len(xr) // 2
     scale = math.sqrt((1 / len(xr) + 1 / len(xg)) / (2 / half))
