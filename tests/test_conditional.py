@@ -48,8 +48,8 @@ def test_condition_is_given_not_learned(zll: ak.Array) -> None:
     assert enc.labels == ["e", "mu"]
     names = [c.name for c in enc.columns]
     assert "lep1_muon" not in names
-    assert "lep2_muon" not in names  # the pair's second flavour follows the condition
-    assert enc.aliases["lep2_muon"] == ["lep1_muon", False]
+    assert "lep2_muon" not in names  # the pair's second flavour follows the condition:
+    assert enc.constants["lep2_same"] == enc.constants["lep2_opposite"] == 1.0  # SFOS
     x = enc.transform(zll)
     labels = enc.label_index(zll)
     back = enc.inverse(x, rng=np.random.default_rng(0), labels=labels)
@@ -79,6 +79,8 @@ def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.A
     assert enc.resonance == "mll"  # the leading pair's mass, where there is a pair
     assert "lep2_logpt" not in names
     assert "lep2_logitratio" not in names
+    assert {"lep2_same", "lep2_opposite"} <= set(names)  # relative to the leading lepton
+    assert "lep2_muon" not in names
     x = enc.transform(inclusive)
     back = enc.inverse(x, rng=np.random.default_rng(1), labels=enc.label_index(inclusive))
     assert enc.consistent(x, back).mean() > 0.999
@@ -95,6 +97,12 @@ def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.A
     for name in ("lep1_pt", "lep2_pt", "lep2_flavour", "jet4_pt", "photon1_pt", "MET_pt", "mll"):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-4, equal_nan=True, err_msg=name)
     assert back.process.tolist() == inclusive.process.tolist()
+
+    def charges(t: ak.Array) -> list[list[int]]:
+        leptons = ak.concatenate([t.Muon, t.Electron], axis=1)
+        return leptons.charge[ak.argsort(leptons.pt, ascending=False)].tolist()
+
+    assert charges(back) == charges(inclusive)
 
 
 def test_inclusive_processor_keeps_every_event(inclusive: ak.Array) -> None:

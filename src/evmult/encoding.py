@@ -140,6 +140,11 @@ class Encoding:
             density model has no hard edge to learn. Not for named particles (their
             η is not cut symmetrically); empty in encodings fitted before this was
             added.
+        relative_bits: the flavour and charge of every lepton after the first are
+            learned relative to the first one's, as ``lep2_same`` (same flavour) and
+            ``lep2_opposite`` (opposite charge): a same-flavour opposite-charge pair is
+            then two constant bits, not a correlation between four (encodings fitted
+            before this was added: absolute bits).
     """
 
     channel: str
@@ -156,6 +161,7 @@ class Encoding:
     pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
     signed_mass: bool = False
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
+    relative_bits: bool = False
 
     # ------------------------------------------------------------------ layout
     @property
@@ -335,9 +341,10 @@ class Encoding:
         enc.signed_mass = True
         enc.pt_floor = enc._fit_floors(raw)
         enc.eta_bound = enc._fit_eta_bounds(raw)
-        features = enc._features(raw, table)
+        enc.relative_bits = True
         if condition is not None:
             enc._fit_condition(condition, raw)
+        features = enc._features(raw, table)
         for name, values in features.items():
             if name == enc.condition:
                 continue
@@ -513,13 +520,13 @@ class Encoding:
             if scale:
                 for a, b in itertools.pairwise(target[1]):
                     out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
-                return self._ratios(out, raw, skip_leptons=True)
+                return self._lepton_bits(self._ratios(out, raw, skip_leptons=True))
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
             true = objs[last]["pt"]
             root = (np.abs(large - true) < np.abs(small - true)) * 1.0
             out[f"{target[0]}_root"] = np.where(np.isfinite(mass), root, np.nan)
-        return self._ratios(out, raw, skip_leptons=self._leptons_from_mass)
+        return self._lepton_bits(self._ratios(out, raw, skip_leptons=self._leptons_from_mass))
 
     def _ordered_groups(self, *, skip_leptons: bool) -> list[list[str]]:
         """Slot prefixes of each pT-ordered group: the leptons and every collection."""
@@ -544,6 +551,24 @@ class Encoding:
                 floor = self._floor(b)
                 out[f"{b}_logitratio"] = _logit_ratio(
                     raw[f"{b}_pt"] - floor, raw[f"{a}_pt"] - floor
+                )
+        return out
+
+    def _lepton_bits(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Flavour and charge bits of the leptons after the first relative to its (see
+        :attr:`relative_bits`); the condition column stays as it is."""
+        if not self.relative_bits:
+            return out
+        for i in range(2, self._channel.n_leptons + 1):
+            for bit, relative, same in (("muon", "same", True), ("charge", "opposite", False)):
+                name = f"lep{i}_{bit}"
+                if name not in out or name == self.condition:
+                    continue
+                mine, first = out.pop(name), out[f"lep1_{bit}"]
+                with np.errstate(invalid="ignore"):
+                    equal = (mine == first) * 1.0
+                out[f"lep{i}_{relative}"] = np.where(
+                    np.isnan(mine), np.nan, equal if same else 1.0 - equal
                 )
         return out
 
@@ -624,6 +649,11 @@ class Encoding:
             v[self.condition] = np.asarray(self.condition_values)[np.asarray(labels, int)]
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
+        for i in range(2, ch.n_leptons + 1):
+            for bit, relative, same in (("muon", "same", True), ("charge", "opposite", False)):
+                if f"lep{i}_{relative}" in v:
+                    agree = (v[f"lep{i}_{relative}"] > 0.5) == same
+                    v[f"lep{i}_{bit}"] = np.where(agree, v[f"lep1_{bit}"], 1.0 - v[f"lep1_{bit}"])
         for group in self._ordered_groups(skip_leptons=self._leptons_from_mass):
             for a, b in itertools.pairwise(group):
                 if f"{b}_logitratio" in v:  # log pT_b = log pT_a + log sigmoid(logit)
@@ -923,7 +953,7 @@ def _logit_ratio(pt: np.ndarray, previous: np.ndarray) -> np.ndarray:
 def _is_discrete(name: str) -> bool:
     """Counts (``nJet``), flavour/charge/b-tag bits, root choices and process labels."""
     counts = name.startswith("n") and name[1:2].isupper()
-    bits = name.rpartition("_")[2] in {"muon", "charge", "btag", "root"}
+    bits = name.rpartition("_")[2] in {"muon", "charge", "btag", "root", "same", "opposite"}
     return counts or bits or name == "process"
 
 
