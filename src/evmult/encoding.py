@@ -52,6 +52,8 @@ __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi
 _MASS_OFFSET = 1.0  # MET (and masses of encodings fitted before signed_mass): log(1 + x)
 _FLOOR_MARGIN = 1e-3  # pT floors sit this fraction below the lowest training pT
 _ETA_MARGIN = 1e-3  # |η| bounds sit this fraction above the largest training |η|
+# later leptons' bits relative to the leading one's: (bit, relative name, same or not)
+_RELATIVE_BITS = (("muon", "same", True), ("charge", "opposite", False))
 
 CONDITIONS = {"flavour": "lep1_muon"}
 """Friendly names of condition columns (besides ``process`` and the discrete columns)."""
@@ -560,7 +562,7 @@ class Encoding:
         if not self.relative_bits:
             return out
         for i in range(2, self._channel.n_leptons + 1):
-            for bit, relative, same in (("muon", "same", True), ("charge", "opposite", False)):
+            for bit, relative, same in _RELATIVE_BITS:
                 name = f"lep{i}_{bit}"
                 if name not in out or name == self.condition:
                     continue
@@ -650,7 +652,7 @@ class Encoding:
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
         for i in range(2, ch.n_leptons + 1):
-            for bit, relative, same in (("muon", "same", True), ("charge", "opposite", False)):
+            for bit, relative, same in _RELATIVE_BITS:
                 if f"lep{i}_{relative}" in v:
                     agree = (v[f"lep{i}_{relative}"] > 0.5) == same
                     v[f"lep{i}_{bit}"] = np.where(agree, v[f"lep1_{bit}"], 1.0 - v[f"lep1_{bit}"])
