@@ -382,36 +382,22 @@ class Encoding:
     def _fit_floors(self, raw: dict[str, np.ndarray]) -> dict[str, float]:
         """The pT floor of every kind of collection object (see :attr:`pt_floor`);
         not for named particles, nor for leptons whose pT comes from a mass."""
-        ch = self._channel
-        skip = {"MET", *ch.particles}
-        if self._scale_mode:
-            skip.add("lep")
-        lowest: dict[str, float] = {}
-        for name, values in raw.items():
-            prefix, _, field = name.rpartition("_")
-            kind = prefix.rstrip("0123456789")
-            if field != "pt" or prefix in skip or kind in skip or not np.isfinite(values).any():
-                continue
-            lowest[kind] = min(lowest.get(kind, math.inf), float(np.nanmin(values)))
+        skip = {"MET", *self._channel.particles, *(["lep"] if self._scale_mode else [])}
+        lowest = {k: float(v.min()) for k, v in _by_kind(raw, "pt", skip).items()}
         return {k: (1 - _FLOOR_MARGIN) * v for k, v in lowest.items() if v > 0}
 
     def _floor(self, prefix: str) -> float:
-        return self.pt_floor.get(prefix.rstrip("0123456789"), 0.0)
+        return self.pt_floor.get(_kind(prefix), 0.0)
 
     def _fit_eta_bounds(self, raw: dict[str, np.ndarray]) -> dict[str, float]:
         """The |η| bound of every kind of collection object and lepton (see
         :attr:`eta_bound`)."""
-        largest: dict[str, float] = {}
-        for name, values in raw.items():
-            prefix, _, field = name.rpartition("_")
-            kind = prefix.rstrip("0123456789")
-            if field != "eta" or prefix in self._channel.particles or not np.isfinite(values).any():
-                continue
-            largest[kind] = max(largest.get(kind, 0.0), float(np.nanmax(np.abs(values))))
+        by_kind = _by_kind(raw, "eta", set(self._channel.particles))
+        largest = {k: float(np.abs(v).max()) for k, v in by_kind.items()}
         return {k: (1 + _ETA_MARGIN) * v for k, v in largest.items() if v > 0}
 
     def _eta_scale(self, prefix: str) -> float | None:
-        return self.eta_bound.get(prefix.rstrip("0123456789"))
+        return self.eta_bound.get(_kind(prefix))
 
     def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
         """Choose the condition column and its labels (see :meth:`fit`)."""
@@ -824,6 +810,25 @@ class Encoding:
             k: math.nan if v is None else float(v) for k, v in data["constants"].items()
         }
         return cls(**data)
+
+
+def _kind(prefix: str) -> str:
+    """The kind of object of a slot prefix: ``jet3`` -> ``jet``, ``lep1`` -> ``lep``."""
+    return prefix.rstrip("0123456789")
+
+
+def _by_kind(raw: dict[str, np.ndarray], field: str, skip: set[str]) -> dict[str, np.ndarray]:
+    """The finite values of ``field`` over all slots of each kind of object (kinds and
+    prefixes in ``skip`` left out; kinds without a finite value too)."""
+    found: dict[str, list[np.ndarray]] = {}
+    for name, values in raw.items():
+        prefix, _, f = name.rpartition("_")
+        if f != field or prefix in skip or _kind(prefix) in skip:
+            continue
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            found.setdefault(_kind(prefix), []).append(finite)
+    return {k: np.concatenate(v) for k, v in found.items()}
 
 
 def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
