@@ -44,7 +44,7 @@ from evmult.readers import (
     required_branches,
     tree_branches,
 )
-from evmult.table import file_sha256
+from evmult.table import file_sha256, string_column
 
 __all__ = [
     "EXECUTORS",
@@ -184,7 +184,7 @@ class ChannelProcessor(processor.ProcessorABC):
         fields, cutflow = self.select(objects)
         n = len(fields["weight"])
         if "process" not in fields:
-            fields["process"] = ak.Array([metadata["dataset"]] * n + [""])[:-1]
+            fields["process"] = string_column([metadata["dataset"]], np.zeros(n, dtype=np.int64))
         # Drop the behaviours inherited from NanoEvents: they hold lambdas that cannot be
         # pickled back from futures/dask workers; vector's global ones apply on arrival.
         table = ak.Array(ak.zip(fields, depth_limit=1).layout)

@@ -46,6 +46,7 @@ import numpy as np
 
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
+from evmult.table import string_column
 
 __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
 
@@ -719,7 +720,7 @@ class Encoding:
         fields["weight"] = np.ones(n)
         if self.processes:
             index = v["process"].astype(int) if "process" in v else np.zeros(n, int)
-            fields["process"] = _strings(self.processes, index)
+            fields["process"] = string_column(self.processes, index)
         return ak.zip(fields, depth_limit=1)
 
     def _mass(self, encoded: np.ndarray) -> np.ndarray:
@@ -962,26 +963,6 @@ def _is_discrete(name: str) -> bool:
     counts = name.startswith("n") and name[1:2].isupper()
     bits = name.rpartition("_")[2] in {"muon", "charge", "btag", "root", "same", "opposite"}
     return counts or bits or name == "process"
-
-
-def _strings(values: list[str], index: np.ndarray) -> ak.Array:
-    """The strings ``values[index]`` as an awkward string array, built from bytes (a
-    Python list of 10⁵ strings takes a second)."""
-    raw = [v.encode() for v in values]
-    lengths = np.array([len(r) for r in raw], dtype=np.int64)
-    width = max(int(lengths.max(initial=0)), 1)
-    padded = np.zeros((len(raw), width), dtype=np.uint8)
-    for i, r in enumerate(raw):
-        padded[i, : len(r)] = np.frombuffer(r, dtype=np.uint8)
-    chars = padded[index][np.arange(width) < lengths[index][:, None]]
-    offsets = np.zeros(len(index) + 1, dtype=np.int64)
-    np.cumsum(lengths[index], out=offsets[1:])
-    layout = ak.contents.ListOffsetArray(
-        ak.index.Index64(offsets),
-        ak.contents.NumpyArray(chars, parameters={"__array__": "char"}),
-        parameters={"__array__": "string"},
-    )
-    return ak.Array(layout)
 
 
 def _collection(

@@ -22,7 +22,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "json_safe",
     "read_table",
     "split_table",
+    "string_column",
     "table_metadata",
     "write_table",
 ]
@@ -276,3 +277,28 @@ def split_table(
         info = {"part": name, "seed": seed, "n": len(idx), "of": total}
         parts.append(ak.Array(table[idx], attrs={"evmult": meta | {"split": info}}))
     return parts[0], parts[1]
+
+
+def string_column(values: Sequence[str], index: np.ndarray) -> ak.Array:
+    """The strings ``values[index]`` as an awkward string array, built from bytes (a
+    Python list of 10⁵ strings takes a second).
+
+    Example:
+        >>> string_column(["wz", "ttbar"], np.array([1, 0, 1])).tolist()
+        ['ttbar', 'wz', 'ttbar']
+    """
+    raw = [v.encode() for v in values]
+    lengths = np.array([len(r) for r in raw], dtype=np.int64)
+    width = max(int(lengths.max(initial=0)), 1)
+    padded = np.zeros((len(raw), width), dtype=np.uint8)
+    for i, r in enumerate(raw):
+        padded[i, : len(r)] = np.frombuffer(r, dtype=np.uint8)
+    chars = padded[index][np.arange(width) < lengths[index][:, None]]
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(lengths[index], out=offsets[1:])
+    layout = ak.contents.ListOffsetArray(
+        ak.index.Index64(offsets),
+        ak.contents.NumpyArray(chars, parameters={"__array__": "char"}),
+        parameters={"__array__": "string"},
+    )
+    return ak.Array(layout)
