@@ -9,6 +9,7 @@ into an event table.
 Usage:
     python benchmarks/bench_generators.py                      # zll, default runs
     python benchmarks/bench_generators.py --channel dplus --models flow-vae,smearing
+    python benchmarks/bench_generators.py --models flow-vae --set train.epochs=50
 """
 
 from __future__ import annotations
@@ -63,12 +64,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of split, training, sampling")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="added to every run"
+    )
     args = parser.parse_args()
 
     sample, n_train = SAMPLES[args.channel]
     table = extract([args.shared / sample], args.channel)
     print(f"{args.channel}: {len(table):,} events, {n_train:,} train, rest held out", flush=True)
-    runs = [(label, *RUNS[label]) for label in args.models.split(",")]
+    extra = dict(s.split("=", 1) for s in args.set)
+    runs = [
+        (label, family, {**settings, **extra})
+        for label in args.models.split(",")
+        for family, settings in [RUNS[label]]
+    ]
     board = compare(
         table,
         runs,

@@ -11,7 +11,7 @@ from conftest import DEMO_SAMPLE
 
 from evmult.channels import get_channel
 from evmult.coffea import extract
-from evmult.encoding import Encoding
+from evmult.encoding import Encoding, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
 
@@ -115,6 +115,47 @@ def test_encodings_saved_before_the_eta_bound_keep_raw_eta(zll: ak.Array) -> Non
     eta = ak.to_numpy(ak.fill_none(ak.pad_none(zll.Jet.eta[:100], 1)[:, 0], np.nan))
     has = np.isfinite(eta)
     np.testing.assert_allclose(x[has, j] * column.std + column.mean, eta[has], atol=1e-5)
+
+
+def _learned(enc: Encoding, x: np.ndarray, name: str) -> np.ndarray:
+    """A column of an encoded matrix in its own units (Δφ wrapped)."""
+    j = [c.name for c in enc.columns].index(name)
+    col = enc.columns[j]
+    return wrap_phi(x[:, j] * col.std + col.mean + col.centre)
+
+
+def test_later_jets_azimuth_is_measured_from_the_leading_jet(zll: ak.Array) -> None:
+    two = zll[ak.num(zll.Jet) >= 2][:300]
+    jet1, jet2 = two.Jet[:, 0], two.Jet[:, 1]
+    lep = ak.concatenate([two.Muon, two.Electron], axis=1)
+    lep1 = lep[ak.argmax(lep.pt, axis=1, keepdims=True)][:, 0]
+    enc = Encoding.fit(zll, "zll")
+    assert enc.chained_phi
+    np.testing.assert_allclose(
+        _learned(enc, enc.transform(two), "jet2_dphi"),
+        wrap_phi(ak.to_numpy(jet2.phi - jet1.phi)),
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(  # the leading jet's is still measured from the lepton
+        _learned(enc, enc.transform(two), "jet1_dphi"),
+        wrap_phi(ak.to_numpy(jet1.phi - lep1.phi)),
+        atol=1e-5,
+    )
+    back = enc.inverse(enc.transform(two), rng=np.random.default_rng(5))
+    np.testing.assert_allclose(
+        wrap_phi(ak.to_numpy(back.Jet[:, 1].phi - back.Jet[:, 0].phi)),
+        wrap_phi(ak.to_numpy(jet2.phi - jet1.phi)),
+        atol=1e-4,
+    )
+    state = enc.state()
+    del state["chained_phi"]  # files saved before: every azimuth from the leader
+    old = Encoding.from_state(state)
+    np.testing.assert_allclose(
+        _learned(old, old.transform(two), "jet2_dphi"),
+        wrap_phi(ak.to_numpy(jet2.phi - lep1.phi)),
+        atol=1e-5,
+    )
+    _assert_round_trip(zll, "zll", old)
 
 
 def test_generated_phi_is_uniform_and_relative_angles_kept(zll: ak.Array) -> None:

@@ -148,6 +148,11 @@ class Encoding:
             ``lep2_opposite`` (opposite charge): a same-flavour opposite-charge pair is
             then two constant bits, not a correlation between four (encodings fitted
             before this was added: absolute bits).
+        chained_phi: the azimuth of every jet (photon ...) after the first of its
+            collection is measured from that first one's, not from the leader's, so
+            that the opening angles within a collection (the jets of a top decay) are
+            coordinates, not differences of two learned angles (encodings fitted before
+            this was added: every azimuth from the leader).
     """
 
     channel: str
@@ -165,6 +170,7 @@ class Encoding:
     signed_mass: bool = False
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
     relative_bits: bool = False
+    chained_phi: bool = False
 
     # ------------------------------------------------------------------ layout
     @property
@@ -271,6 +277,14 @@ class Encoding:
             return "lep1"
         return channel.particles[0] if channel.particles else "MET"
 
+    def _phi_anchor(self, prefix: str) -> str | None:
+        """The object whose azimuth that of ``prefix`` is measured from, where it is not
+        the leader's: the first of its collection (see :attr:`chained_phi`)."""
+        kind = _kind(prefix)
+        if not self.chained_phi or kind in ("lep", "MET") or prefix in self._channel.particles:
+            return None
+        return f"{kind}1" if prefix != f"{kind}1" else None
+
     @staticmethod
     def _reference_phi(raw: dict[str, np.ndarray], leader: str) -> np.ndarray:
         """Each event's reference azimuth: the leader's, or MET's where it is absent."""
@@ -345,6 +359,7 @@ class Encoding:
         enc.pt_floor = enc._fit_floors(raw)
         enc.eta_bound = enc._fit_eta_bounds(raw)
         enc.relative_bits = True
+        enc.chained_phi = True
         if condition is not None:
             enc._fit_condition(condition, raw)
         features = enc._features(raw, table)
@@ -472,7 +487,8 @@ class Encoding:
                     out[f"{prefix}_logpt"] = np.log(above)
             elif field == "phi":
                 if prefix != leader:
-                    dphi = wrap_phi(values - phi0)
+                    anchor = self._phi_anchor(prefix)
+                    dphi = wrap_phi(values - (raw[f"{anchor}_phi"] if anchor else phi0))
                     if prefix == "MET":  # absent where MET is the reference itself
                         dphi = np.where(np.isfinite(raw[f"{leader}_phi"]), dphi, np.nan)
                     out[f"{prefix}_dphi"] = dphi
@@ -650,7 +666,9 @@ class Encoding:
         leader = self._leader(ch)
         phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
 
-        def kin(prefix: str, default_mass: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
+        def kin(
+            prefix: str, default_mass: np.ndarray | float = 0.0, ref: np.ndarray = phi0
+        ) -> dict[str, np.ndarray]:
             pt_key = f"{prefix}_logpt"
             bound = self._eta_scale(prefix)
             return {
@@ -658,7 +676,7 @@ class Encoding:
                 if pt_key in v
                 else np.full(n, np.nan),
                 "eta": bound * np.tanh(v[f"{prefix}_eta"]) if bound else v[f"{prefix}_eta"],
-                "phi": phi0 if prefix == leader else wrap_phi(v[f"{prefix}_dphi"] + phi0),
+                "phi": phi0 if prefix == leader else wrap_phi(v[f"{prefix}_dphi"] + ref),
                 "mass": (
                     self._mass(v[f"{prefix}_logmass"])
                     if f"{prefix}_logmass" in v
@@ -702,7 +720,10 @@ class Encoding:
             key = coll.lower()
             count_key = "nJet" if coll == "Jet" and "nJet" in v else f"n{coll}"
             count = np.minimum(v[count_key], cap).astype(np.int64)
-            slots = [kin(f"{key}{i + 1}") for i in range(cap)]
+            slots: list[dict[str, Any]] = []
+            for i in range(cap):
+                anchor = self._phi_anchor(f"{key}{i + 1}")
+                slots.append(kin(f"{key}{i + 1}", ref=slots[0]["phi"] if anchor else phi0))
             if coll == "Jet":
                 for i, s in enumerate(slots):
                     s["btag"] = v[f"jet{i + 1}_btag"] > 0.5
