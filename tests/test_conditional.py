@@ -72,15 +72,7 @@ def test_bad_conditions_are_refused(zll: ak.Array) -> None:
         enc.label_index(zll)
 
 
-def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.Array) -> None:
-    enc = Encoding.fit(inclusive, "inclusive", condition="process")
-    names = [c.name for c in enc.columns]
-    assert "nLepton" in names
-    assert enc.resonance == "mll"  # the leading pair's mass, where there is a pair
-    assert "lep2_logpt" not in names
-    assert "lep2_logitratio" not in names
-    assert {"lep2_same", "lep2_opposite"} <= set(names)  # relative to the leading lepton
-    assert "lep2_muon" not in names
+def _assert_inclusive_round_trip(enc: Encoding, inclusive: ak.Array) -> None:
     x = enc.transform(inclusive)
     back = enc.inverse(x, rng=np.random.default_rng(1), labels=enc.label_index(inclusive))
     assert enc.consistent(x, back).mean() > 0.999
@@ -103,6 +95,45 @@ def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.A
         return leptons.charge[ak.argsort(leptons.pt, ascending=False)].tolist()
 
     assert charges(back) == charges(inclusive)
+
+
+def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.Array) -> None:
+    enc = Encoding.fit(inclusive, "inclusive", condition="process")
+    names = [c.name for c in enc.columns]
+    assert "nLepton" in names
+    assert enc.resonance == "mll"  # the leading pair's mass, where there is a pair
+    assert "lep2_logpt" not in names
+    assert "lep2_logitratio" in names  # the pair's pT order holds by construction
+    assert "mll_root" not in names
+    assert {"lep2_same", "lep2_opposite"} <= set(names)  # relative to the leading lepton
+    assert "lep2_muon" not in names
+    # the leading log pT is learned in events without a pair only
+    absent = enc.encode(inclusive)[1][:, names.index("lep1_logpt")] == 1.0
+    n_leptons = ak.to_numpy(ak.num(inclusive.Muon) + ak.num(inclusive.Electron))
+    np.testing.assert_array_equal(absent, n_leptons != 1)
+    _assert_inclusive_round_trip(enc, inclusive)
+    # any pair decodes with positive pT's and the mass it was given
+    x = np.random.default_rng(2).normal(size=(3000, enc.n_features)).astype(np.float32)
+    back = enc.inverse(x, rng=np.random.default_rng(3), labels=np.zeros(3000, int))
+    pairs = back[ak.num(back.Muon) + ak.num(back.Electron) == 2]
+    assert len(pairs) > 100
+    leptons = ak.concatenate([pairs.Muon, pairs.Electron], axis=1)
+    assert ak.all(leptons.pt > 0)
+    assert enc.consistent(x, back).mean() > 0.99
+
+
+def test_inclusive_encodings_saved_before_pair_scale_solve_the_second_pt(
+    inclusive: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as m:  # fit the way files were fitted before
+        m.setattr(Encoding, "_pair_mode", property(lambda _: False))
+        state = Encoding.fit(inclusive, "inclusive", condition="process").state()
+    del state["pair_scale"]
+    old = Encoding.from_state(state)
+    names = [c.name for c in old.columns]
+    assert "mll_root" in {*names, *old.constants}  # which root of the quadratic
+    assert "lep2_logitratio" not in names
+    _assert_inclusive_round_trip(old, inclusive)
 
 
 def test_inclusive_processor_keeps_every_event(inclusive: ak.Array) -> None:

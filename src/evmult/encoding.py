@@ -153,6 +153,13 @@ class Encoding:
             that the opening angles within a collection (the jets of a top decay) are
             coordinates, not differences of two learned angles (encodings fitted before
             this was added: every azimuth from the leader).
+        pair_scale: with a variable lepton count (``inclusive``), events with a lepton
+            pair learn its mass and the pT ratio of its second lepton to the first, and
+            the pair's pT scale is solved from the mass: the pT order holds by
+            construction. The leading lepton's own log pT is learned in one-lepton events
+            only. Encodings fitted before this was added learn the leading pT in every
+            event and solve the second from the mass, which breaks the pT order in
+            a fifth of the generated pairs (re-sorting them hardens the leading pT).
     """
 
     channel: str
@@ -171,6 +178,7 @@ class Encoding:
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
     relative_bits: bool = False
     chained_phi: bool = False
+    pair_scale: bool = False
 
     # ------------------------------------------------------------------ layout
     @property
@@ -258,6 +266,12 @@ class Encoding:
         mass (a fixed number of leptons; with a variable count, only the second
         lepton's pT is, as for named particles)."""
         return self._leptons_from_mass and not self._channel.variable_leptons
+
+    @property
+    def _pair_mode(self) -> bool:
+        """Whether the leading pair of a variable lepton count is learned as its mass
+        and pT ratio (see :attr:`pair_scale`)."""
+        return self.pair_scale and self._leptons_from_mass and self._channel.variable_leptons
 
     def _owner(self, name: str) -> str:
         """The column whose object must be present for column ``name`` to be: the
@@ -360,13 +374,17 @@ class Encoding:
         enc.eta_bound = enc._fit_eta_bounds(raw)
         enc.relative_bits = True
         enc.chained_phi = True
+        enc.pair_scale = True
         if condition is not None:
             enc._fit_condition(condition, raw)
         features = enc._features(raw, table)
         for name, values in features.items():
             if name == enc.condition:
                 continue
-            if not np.all(np.isfinite(values) | np.isnan(_presence(enc._owner(name), raw))):
+            expected = _presence(enc._owner(name), raw)
+            if name == "lep1_logpt" and enc._pair_mode:  # learned without a pair only
+                expected = np.where(np.isfinite(raw["lep2_pt"]), np.nan, expected)
+            if not np.all(np.isfinite(values) | np.isnan(expected)):
                 bad = int(np.argmax(~np.isfinite(values)))
                 msg = f"column {name} is not finite in training event {bad}: {values[bad]}"
                 raise InputError(msg)
@@ -522,9 +540,12 @@ class Encoding:
                     "phi": raw[f"{p}_phi"],
                     "mass": m,
                 }
-            if scale:
+            if scale or self._pair_mode:
                 for a, b in itertools.pairwise(target[1]):
                     out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
+                if self._pair_mode:
+                    pair = np.isfinite(raw["lep2_pt"])
+                    out["lep1_logpt"] = np.where(pair, np.nan, out["lep1_logpt"])
                 return self._lepton_bits(self._ratios(out, raw, skip_leptons=True))
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
@@ -773,16 +794,18 @@ class Encoding:
         target = self._target
         assert target is not None
         mass = np.exp(v[target[0]])
-        if self._scale_mode:
-            ratio = 1.0
-            objs["lep1"]["pt"] = np.ones_like(mass)
+        if self._scale_mode or self._pair_mode:
+            ratio = np.ones_like(mass)
+            unit = [objs["lep1"] | {"pt": ratio}]
             for p in target[1][1:]:
                 ratio = ratio / (1.0 + np.exp(-v[f"{p}_logitratio"]))
-                objs[p]["pt"] = ratio
-            unit = [objs[p] for p in target[1]]
+                unit.append(objs[p] | {"pt": ratio})
             scale = _mass_scale(unit, mass)
-            for o in unit:
-                o["pt"] = o["pt"] * scale
+            # with a variable count, only events with a pair (the others keep the
+            # leading pT they learned)
+            pair = v["nLepton"] >= 2 if self._pair_mode else np.ones(len(mass), bool)
+            for p, o in zip(target[1], unit, strict=True):
+                objs[p]["pt"] = np.where(pair, o["pt"] * scale, objs[p]["pt"])
             return
         *others, last = target[1]
         small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
