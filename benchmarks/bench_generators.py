@@ -97,7 +97,7 @@ def main() -> None:
         )
         print(
             f"{row['model']:14s} AUC {row['auc']:.3f}±{row['auc_std']:.3f}"
-            f"  max KS {row['max_ks']:.3f}  mean KS {row['mean_ks']:.3f}"
+            f"  max KS {row['max_ks']:.3f} ({row['max_ks_feature']})  mean KS {row['mean_ks']:.3f}"
             f"  novelty {row['novelty']:.3f}  train {row['train_s']:.0f} s"
             f"  {row['events_per_s']:,.0f} ev/s/thread  {peak}"
         )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
+import uproot
+import vector
 from conftest import DEMO_SAMPLE
 
 from evmult.channels import get_channel
@@ -14,6 +18,7 @@ from evmult.coffea import extract
 from evmult.encoding import Encoding, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
+from evmult.physics import decay_momenta
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +197,8 @@ def test_round_trip_of_every_channel(shared, channel: str, sample: str) -> None:
     table = extract([shared(sample)], channel)
     enc = Encoding.fit(table, channel)
     _assert_round_trip(table, channel, enc)
-    if channel == "dplus":  # a two-fold pT solution: the root bit picks the right one
-        assert "mkpipi_root" in [c.name for c in enc.columns]
+    if channel == "dplus":  # learned in the D's rest frame
+        assert enc.decay_frame
 
 
 def test_noise_widths(zll: ak.Array) -> None:
@@ -219,3 +224,80 @@ def test_inconsistent_rows_are_found(zll: ak.Array) -> None:
     mask = enc.consistent(moved, back)
     assert not mask[:50].any()
     assert mask[50:].mean() > 0.99
+
+
+@pytest.fixture(scope="module")
+def dplus(tmp_path_factory: pytest.TempPathFactory) -> ak.Array:
+    """Boosted D⁺ → K⁻π⁺π⁺ decays (phase space, 4 MeV mass spread) in a flat ntuple,
+    the harder pion first."""
+    rng = np.random.default_rng(5)
+    n = 3_000
+    parent = vector.array(
+        {
+            "pt": rng.exponential(4.0, n) + 0.7,
+            "eta": rng.uniform(-5, 5, n),
+            "phi": rng.uniform(-math.pi, math.pi, n),
+            "mass": rng.normal(1.8697, 0.004, n),
+        }
+    )
+    coords = {
+        k: rng.uniform(-1, 1, n) if k.startswith("cos") else rng.uniform(-math.pi, math.pi, n)
+        for k in ("cos13", "cos", "alpha", "gamma")
+    } | {"m12": rng.uniform(0, 1, n)}
+    masses = {"K": 0.493677, "Pi1": 0.13957, "Pi2": 0.13957}
+    daughters = decay_momenta(parent, coords, tuple(masses.values()))
+    swap = daughters[2].pt > daughters[1].pt
+    daughters[1], daughters[2] = (
+        vector.array(
+            {c: np.where(swap, getattr(b, c), getattr(a, c)) for c in ("px", "py", "pz", "E")}
+        )
+        for a, b in ((daughters[1], daughters[2]), (daughters[2], daughters[1]))
+    )
+    branches = {}
+    sign = rng.choice([-1, 1], n)
+    for (name, mass), d in zip(masses.items(), daughters, strict=True):
+        branches |= {f"{name}_P{c}": getattr(d, f"p{c.lower()}") for c in "XYZ"}
+        branches[f"{name}_PE"] = np.sqrt(d.p**2 + mass**2)
+        branches[f"{name}_ID"] = (sign * (-321 if name == "K" else 211)).astype(np.int32)
+    path = Path(tmp_path_factory.mktemp("dplus")) / "dplus.root"
+    with uproot.recreate(path) as f:
+        f["DecayTree"] = branches
+    return extract([path], "dplus")
+
+
+def test_three_body_decay_is_learned_in_its_rest_frame(dplus: ak.Array) -> None:
+    enc = Encoding.fit(dplus, "dplus")
+    names = [c.name for c in enc.columns]
+    assert enc.decay_frame
+    assert {"mkpipi", "parent_logpt", "parent_eta", "decay_m12", "decay_cos"} <= set(names)
+    assert not any(n.startswith(("K_", "Pi1_", "Pi2_")) for n in names[1:])  # but K's charge
+    assert "mkpipi_root" not in names
+    _assert_round_trip(dplus, "dplus", enc)
+    # any matrix decodes into a decay of the mass asked for, with the pdg masses
+    x = np.random.default_rng(2).normal(size=(2_000, enc.n_features)).astype(np.float32)
+    back = enc.inverse(x, rng=np.random.default_rng(3))
+    assert enc.consistent(x, back).mean() > 0.999
+    np.testing.assert_allclose(back.Pi2.mass, 0.13957, rtol=1e-4)
+    assert ak.all(back.K.charge == -back.Pi1.charge)
+    assert ak.all(back.Pi1.pdgId == back.Pi2.pdgId)
+    # the two identical pions are listed as in the training sample: harder first
+    assert enc.pt_sorted == [["Pi1", "Pi2"]]
+    assert ak.all(back.Pi1.pt >= back.Pi2.pt)
+    assert ak.all(back.K.pt[back.K.pt < back.Pi1.pt] > 0)  # the kaon is not sorted in
+    even = np.arange(len(dplus)) % 2 == 0  # the other order in half of the events
+    mixed = ak.with_field(dplus, ak.where(even, dplus.Pi2, dplus.Pi1), "Pi1")
+    mixed = ak.with_field(mixed, ak.where(even, dplus.Pi1, dplus.Pi2), "Pi2")
+    assert Encoding.fit(mixed, "dplus").pt_sorted == []
+
+
+def test_decays_fitted_before_the_rest_frame_solve_the_last_pt(
+    dplus: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as m:  # fit the way files were fitted before
+        m.setattr(Encoding, "_three_body", staticmethod(lambda *_: False))
+        state = Encoding.fit(dplus, "dplus").state()
+    del state["decay_frame"]
+    old = Encoding.from_state(state)
+    names = [c.name for c in old.columns]
+    assert {"mkpipi_root", "K_logpt", "Pi1_dphi"} <= set(names)
+    _assert_round_trip(dplus, "dplus", old)

@@ -10,7 +10,7 @@ import pytest
 import vector
 
 from evmult.channels import get_channel
-from evmult.physics import channel_masses
+from evmult.physics import channel_masses, decay_coordinates, decay_momenta
 
 vector.register_awkward()
 
@@ -58,3 +58,67 @@ def test_dilepton_mass_is_nan_without_leptons() -> None:
     mll = channel_masses(table, get_channel("zll"))["mll"]
     assert np.isnan(mll[0])
     assert mll[1] == pytest.approx(90.0)
+
+
+def _decays(n: int, seed: int) -> tuple[vector.MomentumNumpy4D, dict[str, np.ndarray]]:
+    """Boosted D⁺-like parents and uniformly drawn decay coordinates."""
+    rng = np.random.default_rng(seed)
+    parent = vector.array(
+        {
+            "pt": rng.exponential(5.0, n) + 0.5,
+            "eta": rng.uniform(-5, 5, n),
+            "phi": rng.uniform(-math.pi, math.pi, n),
+            "mass": rng.normal(1.8697, 0.004, n),
+        }
+    )
+    coords = {
+        "m12": rng.uniform(0, 1, n),
+        "cos13": rng.uniform(-1, 1, n),
+        "cos": rng.uniform(-1, 1, n),
+        "alpha": rng.uniform(-math.pi, math.pi, n),
+        "gamma": rng.uniform(-math.pi, math.pi, n),
+    }
+    return parent, coords
+
+
+MASSES = (0.493677, 0.13957, 0.13957)
+
+
+def test_decay_coordinates_invert_decay_momenta() -> None:
+    parent, coords = _decays(5_000, 1)
+    daughters = decay_momenta(parent, coords, MASSES)
+    for d, m in zip(daughters, MASSES, strict=True):
+        np.testing.assert_allclose(d.mass, m, atol=1e-6)
+    total = daughters[0] + daughters[1] + daughters[2]
+    for field in ("pt", "eta", "mass"):
+        np.testing.assert_allclose(getattr(total, field), getattr(parent, field), rtol=1e-7)
+    np.testing.assert_allclose(np.cos(total.phi - parent.phi), 1.0, atol=1e-9)
+    # the Dalitz variable sits where it was asked for in its kinematic range
+    m12 = (daughters[0] + daughters[1]).mass
+    low, high = MASSES[0] + MASSES[1], parent.mass - MASSES[2]
+    np.testing.assert_allclose(m12, low + coords["m12"] * (high - low), rtol=1e-7)
+    # the first daughter's polar angle about the flight direction, in the rest frame
+    rest = daughters[0].boostCM_of_p4(parent)
+    flight = parent.to_Vector3D().unit()
+    cos = rest.to_Vector3D().unit().dot(flight)
+    np.testing.assert_allclose(cos, coords["cos"], atol=1e-7)
+    again_parent, again = decay_coordinates(daughters)
+    np.testing.assert_allclose(again_parent.mass, parent.mass, rtol=1e-7)
+    for name, value in coords.items():
+        got = again[name]
+        if name in ("alpha", "gamma"):
+            np.testing.assert_allclose(np.cos(got - value), 1.0, atol=1e-8, err_msg=name)
+        else:
+            np.testing.assert_allclose(got, value, atol=1e-6, err_msg=name)
+
+
+def test_decay_coordinates_do_not_turn_with_the_event_or_swap_roles() -> None:
+    parent, coords = _decays(2_000, 2)
+    daughters = decay_momenta(parent, coords, MASSES)
+    turned = [d.rotateZ(1.234) for d in daughters]
+    _, again = decay_coordinates(turned)
+    for name, value in coords.items():
+        np.testing.assert_allclose(np.cos(again[name] - value), 1.0, atol=1e-8, err_msg=name)
+    # the orientation belongs to daughter 1: with 2 first, the angles change
+    _, swapped = decay_coordinates([daughters[1], daughters[0], daughters[2]])
+    assert np.mean(np.isclose(swapped["cos"], coords["cos"], atol=1e-3)) < 0.05

@@ -19,7 +19,15 @@ import vector
 
 from evmult.channels import Channel, Resonance
 
-__all__ = ["channel_masses", "invariant_mass", "objects_of", "resonance_mass", "system"]
+__all__ = [
+    "channel_masses",
+    "decay_coordinates",
+    "decay_momenta",
+    "invariant_mass",
+    "objects_of",
+    "resonance_mass",
+    "system",
+]
 
 vector.register_awkward()
 
@@ -81,3 +89,142 @@ def resonance_mass(table: ak.Array, resonance: Resonance) -> np.ndarray:
 def channel_masses(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
     """All of a channel's resonance masses, by name."""
     return {r.name: resonance_mass(table, r) for r in channel.resonances}
+
+
+# ------------------------------------------------------------------ three-body decays
+DECAY_COORDINATES = ("m12", "cos13", "cos", "alpha", "gamma")
+"""The rest-frame coordinates of a three-body decay (see :func:`decay_coordinates`)."""
+
+
+def _helicity_axes(parent: vector.MomentumNumpy4D) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit axes (x', y', z'), each (n, 3), of the parent's helicity frame: z' along
+    its flight direction, y' = beam × z' (normal to the plane of beam and flight),
+    x' = y' × z'. A rotation about the beam turns them with the event."""
+    z = _unit(np.stack([parent.px, parent.py, parent.pz], axis=-1))
+    y = _unit(np.stack([-z[:, 1], z[:, 0], np.zeros(len(z))], axis=-1))
+    return np.cross(y, z), y, z
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Rows of ``v`` scaled to unit length (zero rows stay zero)."""
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 0)
+
+
+def _two_body(m: np.ndarray, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy of a and momentum of a and b in the rest frame of a + b (mass m)."""
+    energy = (m**2 + m_a**2 - m_b**2) / (2 * m)
+    return energy, np.sqrt(np.maximum(energy**2 - m_a**2, 0.0))
+
+
+def decay_coordinates(
+    daughters: list[vector.MomentumNumpy4D],
+) -> tuple[vector.MomentumNumpy4D, dict[str, np.ndarray]]:
+    """The parent of a three-body decay and the decay's rest-frame coordinates.
+
+    With daughters 1, 2, 3 of masses m₁, m₂, m₃ and the parent's mass M:
+
+    * ``m12``: (m₁₂ − m₁ − m₂) / (M − m₃ − m₁ − m₂), in [0, 1] (the Dalitz variable,
+      scaled to its kinematic range);
+    * ``cos13``: cosine of the angle between 1 and 3 in the rest frame of 1 + 2 (with
+      ``m12``, the "square Dalitz plot": a rectangle whatever the masses);
+    * ``cos``, ``alpha``: polar angle cosine and azimuth of daughter 1 in the parent's
+      rest frame, about its flight direction (the helicity frame of
+      :func:`_helicity_axes`);
+    * ``gamma``: rotation of the decay plane about daughter 1's direction.
+
+    Together with the parent's momentum and mass they determine the three momenta
+    (:func:`decay_momenta` inverts this). A spin-0 parent decays isotropically: ``cos``,
+    ``alpha`` and ``gamma`` are uniform up to the selection's acceptance.
+
+    Args:
+        daughters: three momenta arrays of one length.
+
+    Returns:
+        ``(parent, coordinates)``: the summed 4-momentum and the coordinates by name
+        (:data:`DECAY_COORDINATES`), float64.
+    """
+    d1, d2, d3 = daughters
+    parent = d1 + d2 + d3
+    big_m = np.asarray(parent.mass, dtype=np.float64)
+    m1, m2, m3 = (np.asarray(d.mass, dtype=np.float64) for d in daughters)
+    m12 = np.asarray((d1 + d2).mass, dtype=np.float64)
+    e1, p1 = _two_body(m12, m1, m2)
+    e3 = (big_m**2 - m12**2 - m3**2) / (2 * m12)
+    p3 = np.sqrt(np.maximum(e3**2 - m3**2, 0.0))
+    m13sq = np.asarray((d1 + d3).mass2, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos13 = (e1 * e3 - (m13sq - m1**2 - m3**2) / 2) / (p1 * p3)
+    axes = _helicity_axes(parent)
+    # daughters 1 and 2 in the parent's rest frame, in helicity-frame components
+    k, a = (
+        np.stack([r.px * ax[:, 0] + r.py * ax[:, 1] + r.pz * ax[:, 2] for ax in axes], -1)
+        for r in (d.boostCM_of_p4(parent) for d in (d1, d2))
+    )
+    k_hat = _unit(k)
+    cos, alpha = k_hat[:, 2], np.arctan2(k_hat[:, 1], k_hat[:, 0])
+    normal = _unit(np.cross(k, a))  # zero for a collinear decay: any gamma, 0 is taken
+    sin = np.sqrt(np.maximum(1 - cos**2, 0.0))
+    x1 = np.stack([cos * np.cos(alpha), cos * np.sin(alpha), -sin], axis=-1)
+    y1 = np.stack([-np.sin(alpha), np.cos(alpha), np.zeros_like(alpha)], axis=-1)
+    gamma = np.arctan2(-np.sum(normal * x1, -1), np.sum(normal * y1, -1))
+    coords = {
+        "m12": (m12 - m1 - m2) / (big_m - m3 - m1 - m2),
+        "cos13": np.clip(cos13, -1.0, 1.0),
+        "cos": np.clip(cos, -1.0, 1.0),
+        "alpha": alpha,
+        "gamma": gamma,
+    }
+    return parent, coords
+
+
+def decay_momenta(
+    parent: vector.MomentumNumpy4D,
+    coords: dict[str, np.ndarray],
+    masses: tuple[np.ndarray | float, np.ndarray | float, np.ndarray | float],
+) -> list[vector.MomentumNumpy4D]:
+    """The three daughter momenta of a decay: the inverse of :func:`decay_coordinates`.
+
+    Args:
+        parent: the parent's 4-momentum (its mass is M).
+        coords: the coordinates by name (:data:`DECAY_COORDINATES`).
+        masses: the daughters' masses m₁, m₂, m₃.
+
+    Returns:
+        The daughters' 4-momenta in the frame of ``parent``.
+    """
+    big_m = np.asarray(parent.mass, dtype=np.float64)
+    m1, m2, m3 = (np.broadcast_to(np.asarray(m, dtype=np.float64), big_m.shape) for m in masses)
+    m12 = m1 + m2 + np.clip(coords["m12"], 0.0, 1.0) * np.maximum(big_m - m1 - m2 - m3, 0.0)
+    # energies in the rest frame of 1 + 2 give m13, then everything in the parent's frame
+    e1s, p1s = _two_body(m12, m1, m2)
+    e3s = (big_m**2 - m12**2 - m3**2) / (2 * m12)
+    p3s = np.sqrt(np.maximum(e3s**2 - m3**2, 0.0))
+    m13sq = m1**2 + m3**2 + 2 * (e1s * e3s - p1s * p3s * np.clip(coords["cos13"], -1.0, 1.0))
+    m23sq = big_m**2 + m1**2 + m2**2 + m3**2 - m12**2 - m13sq
+    e1 = (big_m**2 + m1**2 - m23sq) / (2 * big_m)
+    e2 = (big_m**2 + m2**2 - m13sq) / (2 * big_m)
+    e3 = big_m - e1 - e2
+    p1, p2, p3 = (np.sqrt(np.maximum(e**2 - m**2, 0.0)) for e, m in ((e1, m1), (e2, m2), (e3, m3)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos12 = np.clip((p3**2 - p1**2 - p2**2) / (2 * p1 * p2), -1.0, 1.0)
+    cos12 = np.where(np.isfinite(cos12), cos12, 1.0)
+    # canonical frame: 1 along z, 2 in the x-z plane; rotated by the Euler angles
+    # (alpha, acos(cos), gamma) into the helicity frame: x -> e_x, z -> e_z
+    cos = np.clip(coords["cos"], -1.0, 1.0)
+    sin = np.sqrt(1 - cos**2)
+    alpha, gamma = coords["alpha"], coords["gamma"]
+    x1 = np.stack([cos * np.cos(alpha), cos * np.sin(alpha), -sin], axis=-1)
+    y1 = np.stack([-np.sin(alpha), np.cos(alpha), np.zeros_like(alpha)], axis=-1)
+    e_z = np.stack([sin * np.cos(alpha), sin * np.sin(alpha), cos], axis=-1)
+    e_x = np.cos(gamma)[:, None] * x1 + np.sin(gamma)[:, None] * y1
+    v1 = p1[:, None] * e_z
+    v2 = (p2 * np.sqrt(1 - cos12**2))[:, None] * e_x + (p2 * cos12)[:, None] * e_z
+    v3 = -(v1 + v2)
+    axes = np.stack(_helicity_axes(parent), axis=-2)  # rows x', y', z'
+    out = []
+    for v, e in ((v1, e1), (v2, e2), (v3, e3)):
+        lab = np.einsum("ni,nij->nj", v, axes)  # helicity components -> lab-aligned
+        rest = vector.array({"px": lab[:, 0], "py": lab[:, 1], "pz": lab[:, 2], "E": e})
+        out.append(rest.boost_p4(parent))
+    return out
