@@ -533,7 +533,7 @@ class Encoding:
         scale = self._scale_mode
         # ordered leptons: every pT comes from the mass, the others from ratios;
         # named particles (and the lepton pair of a variable count): only the last
-        # one's pT comes from the mass
+        # one's pT comes from the mass; a decay's particles: none is learned as such
         replaced = set(target[1] if scale else target[1][-1:]) if target else set()
         decay = set(target[1]) if target and self.decay_frame else set()
         for name, values in raw.items():
@@ -571,7 +571,8 @@ class Encoding:
             mass = channel_masses(table, ch)[target[0]]
             out[target[0]] = np.log(mass)
             if self.decay_frame:
-                return out | _decay_columns([_momenta(raw, p) for p in target[1]])
+                out |= _decay_columns([_momenta(raw, p) for p in target[1]])
+                return self._lepton_bits(self._ratios(out, raw, skip_leptons=False))
             objs = {}
             for p in target[1]:
                 if p.startswith("lep"):
@@ -984,11 +985,11 @@ def _decay_columns(daughters: list[vector.MomentumNumpy4D]) -> dict[str, np.ndar
     """The learned columns of a three-body decay (see :attr:`Encoding.decay_frame`)."""
     parent, c = decay_coordinates(daughters)
     edge = 1 - 1e-7  # keeps atanh and logit finite for points on the boundary
+    m12 = np.clip(c["m12"], 1 - edge, edge)
     return {
         "parent_logpt": np.log(np.asarray(parent.pt, dtype=np.float64)),
         "parent_eta": np.asarray(parent.eta, dtype=np.float64),
-        "decay_m12": np.log(np.clip(c["m12"], 1 - edge, edge))
-        - np.log1p(-np.clip(c["m12"], 1 - edge, edge)),
+        "decay_m12": np.log(m12) - np.log1p(-m12),
         "decay_cos13": np.arctanh(np.clip(c["cos13"], -edge, edge)),
         "decay_cos": np.arctanh(np.clip(c["cos"], -edge, edge)),
         "decay_alpha_dphi": c["alpha"],
