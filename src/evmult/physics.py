@@ -91,18 +91,14 @@ def channel_masses(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
     return {r.name: resonance_mass(table, r) for r in channel.resonances}
 
 
-# ------------------------------------------------------------------ three-body decays
-DECAY_COORDINATES = ("m12", "cos13", "cos", "alpha", "gamma")
-"""The rest-frame coordinates of a three-body decay (see :func:`decay_coordinates`)."""
-
-
-def _helicity_axes(parent: vector.MomentumNumpy4D) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit axes (x', y', z'), each (n, 3), of the parent's helicity frame: z' along
-    its flight direction, y' = beam × z' (normal to the plane of beam and flight),
-    x' = y' × z'. A rotation about the beam turns them with the event."""
+# ------------------------------------------------------------------ decays in the rest frame
+def _helicity_axes(parent: vector.MomentumNumpy4D) -> np.ndarray:
+    """Unit axes of the parent's helicity frame as rows (x', y', z') of an (n, 3, 3)
+    array: z' along its flight direction, y' = beam × z' (normal to the plane of beam
+    and flight), x' = y' × z'. A rotation about the beam turns them with the event."""
     z = _unit(np.stack([parent.px, parent.py, parent.pz], axis=-1))
     y = _unit(np.stack([-z[:, 1], z[:, 0], np.zeros(len(z))], axis=-1))
-    return np.cross(y, z), y, z
+    return np.stack([np.cross(y, z), y, z], axis=-2)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -117,6 +113,35 @@ def _two_body(m: np.ndarray, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndarr
     return energy, np.sqrt(np.maximum(energy**2 - m_a**2, 0.0))
 
 
+def _at_rest(parent: vector.MomentumNumpy4D, daughter: vector.MomentumNumpy4D) -> np.ndarray:
+    """The daughter's 3-momentum in the parent's rest frame, in helicity-frame
+    components, (n, 3)."""
+    rest = daughter.boostCM_of_p4(parent)
+    v = np.stack([rest.px, rest.py, rest.pz], axis=-1)
+    return np.einsum("nij,nj->ni", _helicity_axes(parent), v)
+
+
+def _to_lab(
+    parent: vector.MomentumNumpy4D, v: np.ndarray, energy: np.ndarray
+) -> vector.MomentumNumpy4D:
+    """A rest-frame momentum in helicity-frame components (and its energy), in the lab."""
+    lab = np.einsum("ni,nij->nj", v, _helicity_axes(parent))
+    rest = vector.array({"px": lab[:, 0], "py": lab[:, 1], "pz": lab[:, 2], "E": energy})
+    return rest.boost_p4(parent)
+
+
+def _direction(cos: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unit vectors of polar angle acos(cos) and azimuth alpha: the direction itself
+    (e_z) and the two axes that turn with it (x₁, y₁), each (n, 3)."""
+    cos = np.clip(cos, -1.0, 1.0)
+    sin = np.sqrt(1 - cos**2)
+    c, s = np.cos(alpha), np.sin(alpha)
+    e_z = np.stack([sin * c, sin * s, cos], axis=-1)
+    x1 = np.stack([cos * c, cos * s, -sin], axis=-1)
+    y1 = np.stack([-s, c, np.zeros_like(alpha)], axis=-1)
+    return e_z, x1, y1
+
+
 def decay_coordinates(
     daughters: list[vector.MomentumNumpy4D],
 ) -> tuple[vector.MomentumNumpy4D, dict[str, np.ndarray]]:
@@ -129,8 +154,8 @@ def decay_coordinates(
     * ``cos13``: cosine of the angle between 1 and 3 in the rest frame of 1 + 2 (with
       ``m12``, the "square Dalitz plot": a rectangle whatever the masses);
     * ``cos``, ``alpha``: polar angle cosine and azimuth of daughter 1 in the parent's
-      rest frame, about its flight direction (the helicity frame of
-      :func:`_helicity_axes`);
+      rest frame, about its flight direction (the helicity frame: z' along the
+      flight, y' normal to the plane of beam and flight);
     * ``gamma``: rotation of the decay plane about daughter 1's direction.
 
     Together with the parent's momentum and mass they determine the three momenta
@@ -141,8 +166,8 @@ def decay_coordinates(
         daughters: three momenta arrays of one length.
 
     Returns:
-        ``(parent, coordinates)``: the summed 4-momentum and the coordinates by name
-        (:data:`DECAY_COORDINATES`), float64.
+        ``(parent, coordinates)``: the summed 4-momentum and the coordinates by name,
+        float64.
     """
     d1, d2, d3 = daughters
     parent = d1 + d2 + d3
@@ -155,18 +180,11 @@ def decay_coordinates(
     m13sq = np.asarray((d1 + d3).mass2, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         cos13 = (e1 * e3 - (m13sq - m1**2 - m3**2) / 2) / (p1 * p3)
-    axes = _helicity_axes(parent)
-    # daughters 1 and 2 in the parent's rest frame, in helicity-frame components
-    k, a = (
-        np.stack([r.px * ax[:, 0] + r.py * ax[:, 1] + r.pz * ax[:, 2] for ax in axes], -1)
-        for r in (d.boostCM_of_p4(parent) for d in (d1, d2))
-    )
+    k, a = _at_rest(parent, d1), _at_rest(parent, d2)
     k_hat = _unit(k)
     cos, alpha = k_hat[:, 2], np.arctan2(k_hat[:, 1], k_hat[:, 0])
     normal = _unit(np.cross(k, a))  # zero for a collinear decay: any gamma, 0 is taken
-    sin = np.sqrt(np.maximum(1 - cos**2, 0.0))
-    x1 = np.stack([cos * np.cos(alpha), cos * np.sin(alpha), -sin], axis=-1)
-    y1 = np.stack([-np.sin(alpha), np.cos(alpha), np.zeros_like(alpha)], axis=-1)
+    _, x1, y1 = _direction(cos, alpha)
     gamma = np.arctan2(-np.sum(normal * x1, -1), np.sum(normal * y1, -1))
     coords = {
         "m12": (m12 - m1 - m2) / (big_m - m3 - m1 - m2),
@@ -187,7 +205,7 @@ def decay_momenta(
 
     Args:
         parent: the parent's 4-momentum (its mass is M).
-        coords: the coordinates by name (:data:`DECAY_COORDINATES`).
+        coords: the coordinates by name (those :func:`decay_coordinates` returns).
         masses: the daughters' masses m₁, m₂, m₃.
 
     Returns:
@@ -211,20 +229,9 @@ def decay_momenta(
     cos12 = np.where(np.isfinite(cos12), cos12, 1.0)
     # canonical frame: 1 along z, 2 in the x-z plane; rotated by the Euler angles
     # (alpha, acos(cos), gamma) into the helicity frame: x -> e_x, z -> e_z
-    cos = np.clip(coords["cos"], -1.0, 1.0)
-    sin = np.sqrt(1 - cos**2)
-    alpha, gamma = coords["alpha"], coords["gamma"]
-    x1 = np.stack([cos * np.cos(alpha), cos * np.sin(alpha), -sin], axis=-1)
-    y1 = np.stack([-np.sin(alpha), np.cos(alpha), np.zeros_like(alpha)], axis=-1)
-    e_z = np.stack([sin * np.cos(alpha), sin * np.sin(alpha), cos], axis=-1)
+    e_z, x1, y1 = _direction(coords["cos"], coords["alpha"])
+    gamma = coords["gamma"]
     e_x = np.cos(gamma)[:, None] * x1 + np.sin(gamma)[:, None] * y1
     v1 = p1[:, None] * e_z
     v2 = (p2 * np.sqrt(1 - cos12**2))[:, None] * e_x + (p2 * cos12)[:, None] * e_z
-    v3 = -(v1 + v2)
-    axes = np.stack(_helicity_axes(parent), axis=-2)  # rows x', y', z'
-    out = []
-    for v, e in ((v1, e1), (v2, e2), (v3, e3)):
-        lab = np.einsum("ni,nij->nj", v, axes)  # helicity components -> lab-aligned
-        rest = vector.array({"px": lab[:, 0], "py": lab[:, 1], "pz": lab[:, 2], "E": e})
-        out.append(rest.boost_p4(parent))
-    return out
+    return [_to_lab(parent, v, e) for v, e in ((v1, e1), (v2, e2), (-(v1 + v2), e3))]
