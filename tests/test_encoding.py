@@ -276,7 +276,9 @@ def test_three_body_decay_is_learned_in_its_rest_frame(dplus: ak.Array) -> None:
     # any matrix decodes into a decay of the mass asked for, with the pdg masses
     x = np.random.default_rng(2).normal(size=(2_000, enc.n_features)).astype(np.float32)
     back = enc.inverse(x, rng=np.random.default_rng(3))
-    assert enc.consistent(x, back).mean() > 0.999
+    column = enc.columns[names.index("mkpipi")]
+    asked = np.exp(x[:, names.index("mkpipi")] * column.std + column.mean)
+    np.testing.assert_allclose((back.K + back.Pi1 + back.Pi2).mass, asked, rtol=1e-4)
     np.testing.assert_allclose(back.Pi2.mass, 0.13957, rtol=1e-4)
     assert ak.all(back.K.charge == -back.Pi1.charge)
     assert ak.all(back.Pi1.pdgId == back.Pi2.pdgId)
@@ -288,6 +290,33 @@ def test_three_body_decay_is_learned_in_its_rest_frame(dplus: ak.Array) -> None:
     mixed = ak.with_field(dplus, ak.where(even, dplus.Pi2, dplus.Pi1), "Pi1")
     mixed = ak.with_field(mixed, ak.where(even, dplus.Pi1, dplus.Pi2), "Pi2")
     assert Encoding.fit(mixed, "dplus").pt_sorted == []
+
+
+def test_decays_stay_inside_the_training_acceptance(dplus: ak.Array) -> None:
+    inside = np.ones(len(dplus), bool)
+    for name in ("K", "Pi1", "Pi2"):  # a forward detector's window, as LHCb's
+        eta = ak.to_numpy(dplus[name].eta)
+        inside &= (eta > 1) & (eta < 4)
+    window = dplus[inside]
+    assert len(window) > 100
+    enc = Encoding.fit(window, "dplus")
+    for pt_min, low, high in enc.acceptance.values():
+        assert pt_min > 0
+        assert 0.99 < low < 1.1  # the window, widened by 0.1 % of its width
+        assert 3.9 < high < 4.01
+    x = enc.transform(window)
+    assert enc.consistent(x, enc.inverse(x, rng=np.random.default_rng(0))).all()
+    # generated decays: the momenta say nothing of the window, the check does
+    x = np.random.default_rng(4).normal(size=(2_000, enc.n_features)).astype(np.float32)
+    back = enc.inverse(x, rng=np.random.default_rng(5))
+    ok = enc.consistent(x, back)
+    out = np.zeros(len(back), bool)
+    for name, (_, low, high) in enc.acceptance.items():
+        eta = ak.to_numpy(back[name].eta)
+        out |= (eta < low) | (eta > high)
+    assert 0.05 < out.mean() < 0.95
+    assert not (ok & out).any()
+    assert ok[~out].mean() > 0.95
 
 
 def test_decays_fitted_before_the_rest_frame_solve_the_last_pt(

@@ -175,6 +175,12 @@ class Encoding:
             added learn every particle's pT, η and φ but the last one's pT, which is
             solved from the mass: for a boosted parent its nearly collinear daughters
             make that solution sensitive to every small error in their angles.
+        acceptance: for a decay learned in its rest frame (:attr:`decay_frame`), each
+            particle's [lowest pT, lowest η, highest η] in the training sample, widened
+            by 0.1 % of the range: the pT and η of the daughters are not coordinates,
+            so a generated decay may put one outside a detector acceptance the
+            sample was cut to (a fifth of them, for D⁺ decays in 2 < η < 5); such
+            events are redrawn (:meth:`consistent`).
         pt_sorted: runs of identical named particles (same species and charge, e.g. the
             two π⁺ of a D⁺ decay) that the training sample lists in decreasing pT
             (in at least 99 % of its events): generated ones are sorted the same way.
@@ -201,6 +207,7 @@ class Encoding:
     pair_scale: bool = False
     decay_frame: bool = False
     pt_sorted: list[list[str]] = dataclasses.field(default_factory=list)
+    acceptance: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
     # ------------------------------------------------------------------ layout
     @property
@@ -405,6 +412,8 @@ class Encoding:
         enc.pair_scale = True
         enc.decay_frame = cls._three_body(ch, target)
         enc.pt_sorted = enc._fit_pt_sorted(raw)
+        if enc.decay_frame:
+            enc.acceptance = enc._fit_acceptance(raw)
         if condition is not None:
             enc._fit_condition(condition, raw)
         features = enc._features(raw, table)
@@ -461,6 +470,16 @@ class Encoding:
                 else:
                     runs.append([a, b])
         return runs
+
+    def _fit_acceptance(self, raw: dict[str, np.ndarray]) -> dict[str, list[float]]:
+        """Each decay particle's pT and η range (see :attr:`acceptance`)."""
+        out = {}
+        for name in self._channel.particles:
+            pt, eta = raw[f"{name}_pt"], raw[f"{name}_eta"]
+            margin = _ETA_MARGIN * float(eta.max() - eta.min())
+            low = (1 - _FLOOR_MARGIN) * float(pt.min())
+            out[name] = [low, float(eta.min()) - margin, float(eta.max()) + margin]
+        return out
 
     def _floor(self, prefix: str) -> float:
         return self.pt_floor.get(_kind(prefix), 0.0)
@@ -824,11 +843,14 @@ class Encoding:
         return np.exp(encoded) - _MASS_OFFSET
 
     def consistent(self, x: np.ndarray, table: ak.Array) -> np.ndarray:
-        """Which decoded events carry the resonance mass their row of ``x`` asked for.
+        """Which decoded events carry the resonance mass their row of ``x`` asked for,
+        with every particle of a decay inside the training sample's acceptance.
 
         Where the solved pT has no real solution (the other momenta cannot make that
-        mass), the closest pT was taken and the mass is wrong: such events are to be
-        redrawn, not kept. All true without a resonance coordinate.
+        mass), the closest pT was taken and the mass is wrong; a decay learned in its
+        rest frame may put a daughter outside the pT and η range of the training
+        sample (see :attr:`acceptance`): such events are to be redrawn, not kept. All
+        true without a resonance coordinate.
         """
         if not self.resonance:
             return np.ones(len(table), dtype=bool)
@@ -837,7 +859,11 @@ class Encoding:
         asked = np.exp(np.asarray(x[:, j], np.float64) * col.std + col.mean)
         rebuilt = channel_masses(table, self._channel)[self.resonance]
         # NaN: the event has too few objects for the mass (e.g. one lepton)
-        return np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
+        ok = np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
+        for name, (pt_min, eta_min, eta_max) in self.acceptance.items():
+            pt, eta = _numpy(table[name].pt), _numpy(table[name].eta)
+            ok &= (pt >= pt_min) & (eta >= eta_min) & (eta <= eta_max)
+        return ok
 
     def _decay(
         self, objs: dict[str, dict[str, np.ndarray]], v: dict[str, np.ndarray], phi: np.ndarray

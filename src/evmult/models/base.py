@@ -238,7 +238,8 @@ class Generator(ABC):
             label weighs its share of the yield (the training yields' proportions) over
             its number of events; ``attrs["evmult"]`` holds the channel and the
             generation record. Generated points whose momenta cannot carry their
-            learned resonance mass (no solution for the solved pT), or that the
+            learned resonance mass (no solution for the solved pT), decays with a
+            product outside the training sample's pT and η range, or that the
             channel's selection (with the training table's options) would not keep as
             they are, are rejected and redrawn; their share is ``rejected_fraction``.
             So every generated event passes the selection its training events passed,
@@ -341,7 +342,8 @@ class Generator(ABC):
         what = "" if label is None else f" of label {encoding.labels[label]!r}"
         msg = (
             f"only {have} of {drawn} generated events{what} were consistent (resonance mass "
-            f"and momenta fit together) and passed the {encoding.channel} selection; "
+            "and momenta fit together, decay products inside the training acceptance) and "
+            f"passed the {encoding.channel} selection; "
             "retrain the model"
         )
         raise EvmultError(msg)
