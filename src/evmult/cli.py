@@ -343,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", default="flow-vae", help="model family (default flow-vae; see `evmult models`)"
     )
     tr.add_argument(
-        "--preset", choices=["fast"], help="fast: affine coupling decoder, faster sampling"
+        "--preset",
+        choices=["fast"],
+        help="fast: affine coupling decoder, latent points around training events",
     )
     tr.add_argument(
         "--condition",
