@@ -285,7 +285,7 @@ def test_three_body_decay_is_learned_in_its_rest_frame(dplus: ak.Array) -> None:
     # the two identical pions are listed as in the training sample: harder first
     assert enc.pt_sorted == [["Pi1", "Pi2"]]
     assert ak.all(back.Pi1.pt >= back.Pi2.pt)
-    assert ak.all(back.K.pt[back.K.pt < back.Pi1.pt] > 0)  # the kaon is not sorted in
+    assert ak.any(back.K.pt < back.Pi2.pt)  # the kaon is not sorted in
     even = np.arange(len(dplus)) % 2 == 0  # the other order in half of the events
     mixed = ak.with_field(dplus, ak.where(even, dplus.Pi2, dplus.Pi1), "Pi1")
     mixed = ak.with_field(mixed, ak.where(even, dplus.Pi1, dplus.Pi2), "Pi2")
@@ -325,7 +325,7 @@ def test_decays_fitted_before_the_rest_frame_solve_the_last_pt(
     with monkeypatch.context() as m:  # fit the way files were fitted before
         m.setattr(Encoding, "_three_body", staticmethod(lambda *_: False))
         state = Encoding.fit(dplus, "dplus").state()
-    del state["decay_frame"]
+    del state["decay_frame"], state["pt_sorted"], state["acceptance"]
     old = Encoding.from_state(state)
     names = [c.name for c in old.columns]
     assert {"mkpipi_root", "K_logpt", "Pi1_dphi"} <= set(names)
