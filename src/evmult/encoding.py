@@ -46,9 +46,9 @@ import awkward as ak
 import numpy as np
 import vector
 
-from evmult.channels import Channel, get_channel
+from evmult.channels import Channel, Resonance, get_channel
 from evmult.errors import InputError
-from evmult.physics import channel_masses, decay_coordinates, decay_momenta
+from evmult.physics import decay_coordinates, decay_momenta, resonance_mass
 from evmult.table import string_column
 
 __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
@@ -282,6 +282,10 @@ class Encoding:
     def _target(self) -> tuple[str, list[str]] | None:
         """The learned resonance coordinate and the objects whose pT it gives, if any."""
         return self._coordinate_target(self._channel) if self.resonance else None
+
+    def _resonance(self) -> Resonance:
+        """The channel's resonance learned as a coordinate."""
+        return next(r for r in self._channel.resonances if r.name == self.resonance)
 
     @property
     def _leptons_from_mass(self) -> bool:
@@ -587,7 +591,7 @@ class Encoding:
             else:
                 out[name] = values
         if target is not None:
-            mass = channel_masses(table, ch)[target[0]]
+            mass = resonance_mass(table, self._resonance())
             out[target[0]] = np.log(mass)
             if self.decay_frame:
                 out |= _decay_columns([_momenta(raw, p) for p in target[1]])
@@ -857,7 +861,7 @@ class Encoding:
         j = [c.name for c in self.columns].index(self.resonance)
         col = self.columns[j]
         asked = np.exp(np.asarray(x[:, j], np.float64) * col.std + col.mean)
-        rebuilt = channel_masses(table, self._channel)[self.resonance]
+        rebuilt = resonance_mass(table, self._resonance())
         # NaN: the event has too few objects for the mass (e.g. one lepton)
         ok = np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
         for name, (pt_min, eta_min, eta_max) in self.acceptance.items():
