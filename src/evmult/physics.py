@@ -113,19 +113,30 @@ def _two_body(m: np.ndarray, m_a: np.ndarray, m_b: np.ndarray) -> tuple[np.ndarr
     return energy, np.sqrt(np.maximum(energy**2 - m_a**2, 0.0))
 
 
-def _at_rest(parent: vector.MomentumNumpy4D, daughter: vector.MomentumNumpy4D) -> np.ndarray:
-    """The daughter's 3-momentum in the parent's rest frame, in helicity-frame
-    components, (n, 3)."""
+def _in_frame_of_12(
+    big_m: np.ndarray, m12: np.ndarray, m1: np.ndarray, m2: np.ndarray, m3: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Energy and momentum of daughters 1 and 3 in the rest frame of 1 + 2."""
+    e1, p1 = _two_body(m12, m1, m2)
+    e3 = (big_m**2 - m12**2 - m3**2) / (2 * m12)
+    return e1, p1, e3, np.sqrt(np.maximum(e3**2 - m3**2, 0.0))
+
+
+def _at_rest(
+    parent: vector.MomentumNumpy4D, axes: np.ndarray, daughter: vector.MomentumNumpy4D
+) -> np.ndarray:
+    """The daughter's 3-momentum in the parent's rest frame, in the components of the
+    helicity frame ``axes`` (:func:`_helicity_axes`), (n, 3)."""
     rest = daughter.boostCM_of_p4(parent)
     v = np.stack([rest.px, rest.py, rest.pz], axis=-1)
-    return np.einsum("nij,nj->ni", _helicity_axes(parent), v)
+    return np.einsum("nij,nj->ni", axes, v)
 
 
 def _to_lab(
-    parent: vector.MomentumNumpy4D, v: np.ndarray, energy: np.ndarray
+    parent: vector.MomentumNumpy4D, axes: np.ndarray, v: np.ndarray, energy: np.ndarray
 ) -> vector.MomentumNumpy4D:
     """A rest-frame momentum in helicity-frame components (and its energy), in the lab."""
-    lab = np.einsum("ni,nij->nj", v, _helicity_axes(parent))
+    lab = np.einsum("ni,nij->nj", v, axes)
     rest = vector.array({"px": lab[:, 0], "py": lab[:, 1], "pz": lab[:, 2], "E": energy})
     return rest.boost_p4(parent)
 
@@ -174,13 +185,12 @@ def decay_coordinates(
     big_m = np.asarray(parent.mass, dtype=np.float64)
     m1, m2, m3 = (np.asarray(d.mass, dtype=np.float64) for d in daughters)
     m12 = np.asarray((d1 + d2).mass, dtype=np.float64)
-    e1, p1 = _two_body(m12, m1, m2)
-    e3 = (big_m**2 - m12**2 - m3**2) / (2 * m12)
-    p3 = np.sqrt(np.maximum(e3**2 - m3**2, 0.0))
+    e1, p1, e3, p3 = _in_frame_of_12(big_m, m12, m1, m2, m3)
     m13sq = np.asarray((d1 + d3).mass2, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         cos13 = (e1 * e3 - (m13sq - m1**2 - m3**2) / 2) / (p1 * p3)
-    k, a = _at_rest(parent, d1), _at_rest(parent, d2)
+    axes = _helicity_axes(parent)
+    k, a = _at_rest(parent, axes, d1), _at_rest(parent, axes, d2)
     k_hat = _unit(k)
     cos, alpha = k_hat[:, 2], np.arctan2(k_hat[:, 1], k_hat[:, 0])
     normal = _unit(np.cross(k, a))  # zero for a collinear decay: any gamma, 0 is taken
@@ -215,9 +225,7 @@ def decay_momenta(
     m1, m2, m3 = (np.broadcast_to(np.asarray(m, dtype=np.float64), big_m.shape) for m in masses)
     m12 = m1 + m2 + np.clip(coords["m12"], 0.0, 1.0) * np.maximum(big_m - m1 - m2 - m3, 0.0)
     # energies in the rest frame of 1 + 2 give m13, then everything in the parent's frame
-    e1s, p1s = _two_body(m12, m1, m2)
-    e3s = (big_m**2 - m12**2 - m3**2) / (2 * m12)
-    p3s = np.sqrt(np.maximum(e3s**2 - m3**2, 0.0))
+    e1s, p1s, e3s, p3s = _in_frame_of_12(big_m, m12, m1, m2, m3)
     m13sq = m1**2 + m3**2 + 2 * (e1s * e3s - p1s * p3s * np.clip(coords["cos13"], -1.0, 1.0))
     m23sq = big_m**2 + m1**2 + m2**2 + m3**2 - m12**2 - m13sq
     e1 = (big_m**2 + m1**2 - m23sq) / (2 * big_m)
@@ -234,4 +242,5 @@ def decay_momenta(
     e_x = np.cos(gamma)[:, None] * x1 + np.sin(gamma)[:, None] * y1
     v1 = p1[:, None] * e_z
     v2 = (p2 * np.sqrt(1 - cos12**2))[:, None] * e_x + (p2 * cos12)[:, None] * e_z
-    return [_to_lab(parent, v, e) for v, e in ((v1, e1), (v2, e2), (-(v1 + v2), e3))]
+    axes = _helicity_axes(parent)
+    return [_to_lab(parent, axes, v, e) for v, e in ((v1, e1), (v2, e2), (-(v1 + v2), e3))]
