@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +11,38 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+import vector
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVMULT_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEMO_SAMPLE = REPO / "examples" / "data" / "demo_zll.root"
+
+
+#: Masses of the D⁺ → K⁻π⁺π⁺ daughters (GeV).
+KPIPI_MASSES = (0.493677, 0.13957, 0.13957)
+
+
+def draw_decays(n: int, seed: int) -> tuple[vector.MomentumNumpy4D, dict[str, np.ndarray]]:
+    """Boosted D⁺-like parents (4 MeV mass spread) and uniformly drawn decay
+    coordinates (those of :func:`evmult.physics.decay_coordinates`): phase space."""
+    rng = np.random.default_rng(seed)
+    parent = vector.array(
+        {
+            "pt": rng.exponential(5.0, n) + 0.5,
+            "eta": rng.uniform(-5, 5, n),
+            "phi": rng.uniform(-math.pi, math.pi, n),
+            "mass": rng.normal(1.8697, 0.004, n),
+        }
+    )
+    coords = {
+        "m12": rng.uniform(0, 1, n),
+        "cos13": rng.uniform(-1, 1, n),
+        "cos": rng.uniform(-1, 1, n),
+        "alpha": rng.uniform(-math.pi, math.pi, n),
+        "gamma": rng.uniform(-math.pi, math.pi, n),
+    }
+    return parent, coords
+
 
 #: Settings that train every model family in about a second (tests of behaviour, not
 #: of fidelity).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import awkward as ak
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import uproot
 import vector
-from conftest import DEMO_SAMPLE
+from conftest import DEMO_SAMPLE, KPIPI_MASSES, draw_decays
 
 from evmult.channels import get_channel
 from evmult.coffea import extract
@@ -230,22 +229,9 @@ def test_inconsistent_rows_are_found(zll: ak.Array) -> None:
 def dplus(tmp_path_factory: pytest.TempPathFactory) -> ak.Array:
     """Boosted D⁺ → K⁻π⁺π⁺ decays (phase space, 4 MeV mass spread) in a flat ntuple,
     the harder pion first."""
-    rng = np.random.default_rng(5)
     n = 3_000
-    parent = vector.array(
-        {
-            "pt": rng.exponential(4.0, n) + 0.7,
-            "eta": rng.uniform(-5, 5, n),
-            "phi": rng.uniform(-math.pi, math.pi, n),
-            "mass": rng.normal(1.8697, 0.004, n),
-        }
-    )
-    coords = {
-        k: rng.uniform(-1, 1, n) if k.startswith("cos") else rng.uniform(-math.pi, math.pi, n)
-        for k in ("cos13", "cos", "alpha", "gamma")
-    } | {"m12": rng.uniform(0, 1, n)}
-    masses = {"K": 0.493677, "Pi1": 0.13957, "Pi2": 0.13957}
-    daughters = decay_momenta(parent, coords, tuple(masses.values()))
+    parent, coords = draw_decays(n, 5)
+    daughters = decay_momenta(parent, coords, KPIPI_MASSES)
     swap = daughters[2].pt > daughters[1].pt
     daughters[1], daughters[2] = (
         vector.array(
@@ -254,8 +240,8 @@ def dplus(tmp_path_factory: pytest.TempPathFactory) -> ak.Array:
         for a, b in ((daughters[1], daughters[2]), (daughters[2], daughters[1]))
     )
     branches = {}
-    sign = rng.choice([-1, 1], n)
-    for (name, mass), d in zip(masses.items(), daughters, strict=True):
+    sign = np.random.default_rng(6).choice([-1, 1], n)
+    for name, mass, d in zip(("K", "Pi1", "Pi2"), KPIPI_MASSES, daughters, strict=True):
         branches |= {f"{name}_P{c}": getattr(d, f"p{c.lower()}") for c in "XYZ"}
         branches[f"{name}_PE"] = np.sqrt(d.p**2 + mass**2)
         branches[f"{name}_ID"] = (sign * (-321 if name == "K" else 211)).astype(np.int32)

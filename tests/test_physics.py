@@ -8,6 +8,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import vector
+from conftest import KPIPI_MASSES, draw_decays
 
 from evmult.channels import get_channel
 from evmult.physics import channel_masses, decay_coordinates, decay_momenta
@@ -60,34 +61,10 @@ def test_dilepton_mass_is_nan_without_leptons() -> None:
     assert mll[1] == pytest.approx(90.0)
 
 
-def _decays(n: int, seed: int) -> tuple[vector.MomentumNumpy4D, dict[str, np.ndarray]]:
-    """Boosted D⁺-like parents and uniformly drawn decay coordinates."""
-    rng = np.random.default_rng(seed)
-    parent = vector.array(
-        {
-            "pt": rng.exponential(5.0, n) + 0.5,
-            "eta": rng.uniform(-5, 5, n),
-            "phi": rng.uniform(-math.pi, math.pi, n),
-            "mass": rng.normal(1.8697, 0.004, n),
-        }
-    )
-    coords = {
-        "m12": rng.uniform(0, 1, n),
-        "cos13": rng.uniform(-1, 1, n),
-        "cos": rng.uniform(-1, 1, n),
-        "alpha": rng.uniform(-math.pi, math.pi, n),
-        "gamma": rng.uniform(-math.pi, math.pi, n),
-    }
-    return parent, coords
-
-
-MASSES = (0.493677, 0.13957, 0.13957)
-
-
 def test_decay_coordinates_invert_decay_momenta() -> None:
-    parent, coords = _decays(5_000, 1)
-    daughters = decay_momenta(parent, coords, MASSES)
-    for d, m in zip(daughters, MASSES, strict=True):
+    parent, coords = draw_decays(5_000, 1)
+    daughters = decay_momenta(parent, coords, KPIPI_MASSES)
+    for d, m in zip(daughters, KPIPI_MASSES, strict=True):
         np.testing.assert_allclose(d.mass, m, atol=1e-6)
     total = daughters[0] + daughters[1] + daughters[2]
     for field in ("pt", "eta", "mass"):
@@ -95,7 +72,7 @@ def test_decay_coordinates_invert_decay_momenta() -> None:
     np.testing.assert_allclose(np.cos(total.phi - parent.phi), 1.0, atol=1e-9)
     # the Dalitz variable sits where it was asked for in its kinematic range
     m12 = (daughters[0] + daughters[1]).mass
-    low, high = MASSES[0] + MASSES[1], parent.mass - MASSES[2]
+    low, high = KPIPI_MASSES[0] + KPIPI_MASSES[1], parent.mass - KPIPI_MASSES[2]
     np.testing.assert_allclose(m12, low + coords["m12"] * (high - low), rtol=1e-7)
     # the first daughter's polar angle about the flight direction, in the rest frame
     rest = daughters[0].boostCM_of_p4(parent)
@@ -113,8 +90,8 @@ def test_decay_coordinates_invert_decay_momenta() -> None:
 
 
 def test_decay_coordinates_do_not_turn_with_the_event_or_swap_roles() -> None:
-    parent, coords = _decays(2_000, 2)
-    daughters = decay_momenta(parent, coords, MASSES)
+    parent, coords = draw_decays(2_000, 2)
+    daughters = decay_momenta(parent, coords, KPIPI_MASSES)
     turned = [d.rotateZ(1.234) for d in daughters]
     _, again = decay_coordinates(turned)
     for name, value in coords.items():
