@@ -59,8 +59,8 @@ class Leaderboard:
         channel: the table's channel.
         setup: the split and seeds (training and held-out sizes, seed, sources).
         rows: one dict per model: ``model`` (its label), ``family``, ``settings``,
-            ``auc``, ``auc_std``,
-            ``max_ks`` (and its feature, ``max_ks_feature``), ``mean_ks``, ``max_corr_diff``, ``peaks`` (mass -> ``shift``,
+            ``auc``, ``auc_std``, ``max_ks`` (and its feature, ``max_ks_feature``),
+            ``mean_ks``, ``max_corr_diff``, ``peaks`` (mass -> ``shift``,
             ``width_ratio``), ``novelty``, ``effective_size``, ``train_s``,
             ``events_per_s``, ``flags``; the reference rows have ``reference`` true.
     """
@@ -164,13 +164,14 @@ def _row(name: str, settings: Mapping[str, Any], report: Any) -> dict[str, Any]:
                 "width_ratio": gen["width"] / real["width"],
             }
     ess = report.effective_size or {}
+    worst = max(report.features, key=lambda f: f["ks"])
     return {
         "model": name,
         "settings": dict(settings),
         "auc": report.c2st["auc"],
         "auc_std": report.c2st["auc_std"],
-        "max_ks": max(f["ks"] for f in report.features),
-        "max_ks_feature": max(report.features, key=lambda f: f["ks"])["name"],
+        "max_ks": worst["ks"],
+        "max_ks_feature": worst["name"],
         "mean_ks": float(np.mean([f["ks"] for f in report.features])),
         "max_corr_diff": report.correlations["pearson"]["max_abs"],
         "peaks": peaks,
