@@ -63,6 +63,9 @@ def main() -> None:
             model.save(args.save, force=True)
     train_s = time.perf_counter() - start
     print(f"{model.name} conditioned on process: trained in {train_s:.0f} s", flush=True)
+    if model.refiner is not None:
+        r = model.refiner.record
+        print(f"refiner: AUC {r['auc']:.3f}, applied {r['applied']}, keeps {r['acceptance']:.0%}")
     rows = []
     for label in model.labels:
         real = holdout[holdout.process == label]

@@ -44,8 +44,11 @@ def draw_decays(n: int, seed: int) -> tuple[vector.MomentumNumpy4D, dict[str, np
     return parent, coords
 
 
+#: A refiner (see evmult.models.refiner) trained in a fraction of a second.
+QUICK_REFINE = {"refine.multiple": 1, "refine.train.epochs": 2, "refine.train.min_steps": 0}
+
 #: Settings that train every model family in about a second (tests of behaviour, not
-#: of fidelity).
+#: of fidelity); every family but the smearing baseline is refined (``auto``).
 QUICK = {
     "flow-vae": {
         "latent": 2,
@@ -56,9 +59,16 @@ QUICK = {
         "train.min_steps": 0,
         "prior_train.epochs": 2,
         "prior_train.min_steps": 0,
+        **QUICK_REFINE,
     },
-    "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
-    "alpha-vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0},
+    "vae": {"latent": 2, "hidden": (32,), "train.epochs": 2, "train.min_steps": 0, **QUICK_REFINE},
+    "alpha-vae": {
+        "latent": 2,
+        "hidden": (32,),
+        "train.epochs": 2,
+        "train.min_steps": 0,
+        **QUICK_REFINE,
+    },
     "vae-nf": {
         "latent": 2,
         "hidden": (32,),
@@ -66,6 +76,7 @@ QUICK = {
         "flow_hidden": (16,),
         "train.epochs": 2,
         "train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "ae-latent": {
         "latent": 2,
@@ -75,6 +86,7 @@ QUICK = {
         "train.min_steps": 0,
         "prior_train.epochs": 2,
         "prior_train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "vae-d": {
         "latent": 2,
@@ -82,6 +94,7 @@ QUICK = {
         "disc_hidden": (16,),
         "train.epochs": 2,
         "train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "vae-nf-d": {
         "latent": 2,
@@ -91,6 +104,7 @@ QUICK = {
         "disc_hidden": (16,),
         "train.epochs": 2,
         "train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "copula-vae": {
         "latent": 2,
@@ -99,6 +113,7 @@ QUICK = {
         "train.min_steps": 0,
         "decoder_train.epochs": 1,
         "decoder_train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "copula-vae-d": {
         "latent": 2,
@@ -106,6 +121,7 @@ QUICK = {
         "disc_hidden": (16,),
         "train.epochs": 2,
         "train.min_steps": 0,
+        **QUICK_REFINE,
     },
     "smearing": {},
 }

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_SAMPLE
+from conftest import DEMO_SAMPLE, QUICK_REFINE
 
 from evmult.cli import main
 from evmult.coffea import extract
@@ -14,7 +14,7 @@ from evmult.compare import compare
 from evmult.errors import InputError
 from evmult.table import write_table
 
-QUICK_VAE = {"latent": 2, "hidden": (16,), "train.epochs": 2, "train.min_steps": 0}
+QUICK_VAE = {"latent": 2, "hidden": (16,), "train.epochs": 2, "train.min_steps": 0, **QUICK_REFINE}
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,13 @@ def test_leaderboard_rows_and_files(table_path: Path, tmp_path: Path) -> None:
     smearing = next(r for r in board.rows if r["model"] == "smearing")
     assert smearing["reference"]
     assert smearing["novelty"] < 0.9  # it copies training events
+    assert smearing["refiner"] == {}  # the baseline is never refined
     vae = next(r for r in board.rows if r["model"] == "vae")
     assert vae["auc"] > 0.6  # two epochs of a plain VAE are easy to tell apart
     assert vae["events_per_s"] > 0
     assert vae["settings"]["latent"] == 2
+    assert vae["refiner"]["applied"]  # its refiner tells two epochs' events apart
+    assert 0 < vae["refiner"]["acceptance"] < 1
     assert "mll" in vae["peaks"]
     assert any("[3/3] smearing: AUC" in line for line in lines)
 

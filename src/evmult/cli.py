@@ -160,6 +160,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         model=args.model,
         preset=args.preset,
         condition=args.condition,
+        refine=args.refine,
         seed=args.seed,
         progress=not args.quiet,
         **settings,
@@ -177,6 +178,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if model.labels:
         counts = ", ".join(f"{k} {v['n']:,}" for k, v in model.info["labels"].items())
         print(f"conditioned on {args.condition}: {counts}")
+    if model.refiner is not None:
+        r = model.refiner.record
+        verdict = (
+            f"applied: keeps {r['acceptance']:.0%} of generated events"
+            if r["applied"]
+            else "not needed"
+        )
+        print(f"refiner: AUC {r['auc']:.3f} generated vs training events, {verdict}")
     return 0
 
 
@@ -352,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="one model for every value of FIELD, given at generation: process, flavour, "
         "nJet ... (yields kept per value)",
+    )
+    tr.add_argument(
+        "--refine",
+        choices=["auto", "on", "off"],
+        help="keep generated events with a classifier's odds of being training events: "
+        "auto (default) where it tells them apart, on, off",
     )
     tr.add_argument("--epochs", type=int, help="maximum training epochs")
     tr.add_argument("--seed", type=int, default=0, help="training seed")

@@ -62,7 +62,9 @@ class Leaderboard:
             ``auc``, ``auc_std``, ``max_ks`` (and its feature, ``max_ks_feature``),
             ``mean_ks``, ``max_corr_diff``, ``peaks`` (mass -> ``shift``,
             ``width_ratio``), ``novelty``, ``effective_size``, ``train_s``,
-            ``events_per_s``, ``flags``; the reference rows have ``reference`` true.
+            ``events_per_s``, ``flags``, ``refiner`` (its ``auc``, whether it is
+            ``applied`` and its ``acceptance``; empty where not trained); the reference
+            rows have ``reference`` true.
     """
 
     channel: str
@@ -248,6 +250,11 @@ def compare(
             "train_s": seconds,
             "events_per_s": generation_rate(model, rate_events),
             "reference": bool(overrides.get("reference")),
+            "refiner": {
+                k: v
+                for k, v in model.info.get("refiner", {}).items()
+                if k in ("auc", "applied", "acceptance")
+            },
         }
         rows.append(row)
         floor = {"auc": report.c2st["floor_auc"], "auc_std": report.c2st["floor_auc_std"]}

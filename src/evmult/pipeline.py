@@ -80,6 +80,7 @@ def fit(
     model: str = DEFAULT_MODEL,
     preset: str | None = None,
     condition: str | None = None,
+    refine: str | None = None,
     seed: int = 0,
     progress: bool = False,
     **settings: Any,
@@ -94,10 +95,13 @@ def fit(
         condition: learn one model for every value of this column, given as a label
             at generation (``process``, ``flavour``, ``nJet`` ...; see
             :meth:`evmult.encoding.Encoding.fit`).
+        refine: ``auto``, ``on`` or ``off`` (see :mod:`evmult.models.refiner`); by
+            default ``auto`` (the smearing baseline: ``off``).
         seed: training seed.
         progress: show progress bars.
         **settings: configuration fields of the family, ``train.epochs`` style keys
-            given as ``{"train.epochs": 50}``.
+            given as ``{"train.epochs": 50}``; ``refine.*`` keys set the refiner's
+            (:class:`~evmult.models.refiner.RefineSettings`, e.g. ``refine.quantile``).
 
     Returns:
         The fitted generator.
@@ -111,8 +115,17 @@ def fit(
             raise InputError(msg)
         settings = PRESETS[preset] | settings
     family = MODELS[model]
-    config = apply_overrides(family.Config(), settings)
-    gen = family(config, condition=condition).fit(as_table(table), seed=seed, progress=progress)
+    refining = {
+        k.removeprefix("refine."): v for k, v in settings.items() if k.startswith("refine.")
+    }
+    if refine is not None:
+        refining["mode"] = refine
+    config = apply_overrides(
+        family.Config(), {k: v for k, v in settings.items() if not k.startswith("refine.")}
+    )
+    gen = family(config, condition=condition)
+    gen.refine = apply_overrides(gen.refine, refining)
+    gen.fit(as_table(table), seed=seed, progress=progress)
     if not isinstance(table, ak.Array):  # for --include-original
         path = Path(table).resolve()
         gen.info["training_table"] = {"path": str(path), "sha256": file_sha256(path)}

@@ -32,6 +32,7 @@ from evmult.table import atomic_path, event_weights, json_safe, table_metadata
 
 if TYPE_CHECKING:
     from evmult.coffea import ChannelProcessor
+    from evmult.models.refiner import Refiner, RefineSettings
 
 __all__ = [
     "FORMAT_VERSION",
@@ -108,25 +109,43 @@ class Generator(ABC):
     context (the last columns of the training matrix) instead of being learned, and
     :meth:`sample` generates each label's share with its own yield.
 
+    After training, a generator is **refined** (:mod:`evmult.models.refiner`): a
+    classifier learns to tell its events from the training events, and sampling keeps
+    each event with the odds it gives of being a training event. ``refine`` settings
+    decide whether (by default, where that classifier tells them apart).
+
     Attributes:
         name: registry name of the model family (e.g. ``"flow-vae"``).
         config: the family's configuration dataclass.
         condition: the column the model is conditioned on, or ``None``.
+        refine: the :class:`~evmult.models.refiner.RefineSettings`.
         encoding: the fitted :class:`~evmult.encoding.Encoding` (after :meth:`fit`).
+        refiner: the trained :class:`~evmult.models.refiner.Refiner`, or ``None``.
         info: provenance and training record (sources, event counts, seed, versions,
-            losses, timings), saved with the model.
+            losses, timings, the refiner's record), saved with the model.
     """
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    refinable: ClassVar[bool] = True
 
     def __init__(
-        self, config: Any | None = None, *, condition: str | None = None, **overrides: Any
+        self,
+        config: Any | None = None,
+        *,
+        condition: str | None = None,
+        refine: RefineSettings | None = None,
+        **overrides: Any,
     ) -> None:
+        from evmult.models.refiner import RefineSettings
+
         base = config if config is not None else self.Config()
         self.config = dataclasses.replace(base, **overrides)
         self.condition = condition
+        default = RefineSettings() if self.refinable else RefineSettings(mode="off")
+        self.refine = refine if refine is not None else default
         self.encoding: Encoding | None = None
+        self.refiner: Refiner | None = None
         self.info: dict[str, Any] = {}
         self._processor: ChannelProcessor | None = None
 
@@ -182,7 +201,33 @@ class Generator(ABC):
             x = np.hstack([x, context])
             noise = np.hstack([noise, np.zeros_like(context)])
         self.info |= self._fit_matrix(x, noise, weights, seed=seed, progress=progress)
+        self.refiner = None
+        if self.refine.mode != "off":
+            self._fit_refiner(table, weights, seed=seed, progress=progress)
         return self
+
+    def _fit_refiner(
+        self, table: ak.Array, weights: np.ndarray, *, seed: int, progress: bool
+    ) -> None:
+        """Train the refiner on the training events and ``multiple`` × as many of this
+        generator's own (unrefined) events."""
+        from evmult.models.refiner import Refiner, refiner_features
+
+        encoding = self._fitted()
+        conditional = encoding.condition is not None
+        n = min(self.refine.multiple * len(table), max(self.refine.max_generated, len(table)))
+        generated = self.sample(n, seed=seed + 7919)
+        self.refiner = Refiner.fit(
+            refiner_features(encoding, table, encoding.label_index(table) if conditional else None),
+            weights,
+            refiner_features(
+                encoding, generated, encoding.label_index(generated) if conditional else None
+            ),
+            self.refine,
+            seed=seed,
+            progress=progress,
+        )
+        self.info["refiner"] = self.refiner.record
 
     @property
     def n_context(self) -> int:
@@ -241,7 +286,9 @@ class Generator(ABC):
             learned resonance mass (no solution for the solved pT), decays with a
             product outside the training sample's pT and η range, or that the
             channel's selection (with the training table's options) would not keep as
-            they are, are rejected and redrawn; their share is ``rejected_fraction``.
+            they are, are rejected and redrawn, and so are those a refined generator's
+            refiner does not keep (:mod:`evmult.models.refiner`); their share is
+            ``rejected_fraction``.
             So every generated event passes the selection its training events passed,
             and re-selecting a written file keeps them all.
 
@@ -333,6 +380,9 @@ class Generator(ABC):
             labels = None if label is None else np.full(size, label)
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
             keep = encoding.consistent(x, part) & self._selection().accepts(part)
+            if self.refiner is not None and self.refiner.applied:
+                rng = np.random.default_rng([seed, 2, attempt])
+                keep &= self._refined(self.refiner, part, labels, keep, rng)
             part = part[np.flatnonzero(keep)[:need]]
             parts.append(part)
             drawn += size
@@ -342,11 +392,31 @@ class Generator(ABC):
         what = "" if label is None else f" of label {encoding.labels[label]!r}"
         msg = (
             f"only {have} of {drawn} generated events{what} were consistent (resonance mass "
-            "and momenta fit together, decay products inside the training acceptance) and "
-            f"passed the {encoding.channel} selection; "
+            "and momenta fit together, decay products inside the training acceptance), "
+            f"passed the {encoding.channel} selection and the refiner; "
             "retrain the model"
         )
         raise EvmultError(msg)
+
+    def _refined(
+        self,
+        refiner: Refiner,
+        part: ak.Array,
+        labels: np.ndarray | None,
+        keep: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Which events the refiner keeps (of those ``keep`` marks; see :meth:`fit`)."""
+        from evmult.models.refiner import refiner_features
+
+        idx = np.flatnonzero(keep)
+        chosen = np.zeros(len(keep), dtype=bool)
+        if len(idx):
+            features = refiner_features(
+                self._fitted(), part[idx], None if labels is None else labels[idx]
+            )
+            chosen[idx] = rng.random(len(idx)) < refiner.acceptance(features)
+        return chosen
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the model to one safetensors file (atomically).
@@ -364,8 +434,13 @@ class Generator(ABC):
             "config": dataclasses.asdict(self.config),
             "encoding": encoding.state(),
             "info": self.info,
+            "refine": dataclasses.asdict(self.refine),
         }
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self._tensors().items()}
+        tensors = dict(self._tensors())
+        if self.refiner is not None:
+            header["refiner"] = {"n_inputs": self.refiner.mean.numel()}
+            tensors |= {f"refiner.{k}": v for k, v in self.refiner.state_dict().items()}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(path, force=force) as tmp:
             save_file(tensors, str(tmp), metadata={"evmult": json.dumps(json_safe(header))})
         return Path(path)
@@ -374,6 +449,7 @@ class Generator(ABC):
     def load(cls, path: str | Path) -> Generator:
         """Read a model written by :meth:`save` (any registered family)."""
         from evmult.models import MODELS
+        from evmult.models.refiner import Refiner
 
         header, tensors = _read(path)
         name = header.get("model")
@@ -386,14 +462,23 @@ class Generator(ABC):
             model.encoding = Encoding.from_state(header["encoding"])
             model.info = header["info"]
             model.condition = model.info.get("condition")
-        except (TypeError, KeyError, ValueError) as err:
+            model.refine = _refine_settings(header.get("refine"))
+            if "refiner" in header:
+                model.refiner = Refiner(int(header["refiner"]["n_inputs"]), model.refine.hidden)
+                model.refiner.record = model.info.get("refiner", {})
+        except (TypeError, KeyError, ValueError, InputError) as err:
             msg = (
                 f"{path}: its configuration or encoding does not fit this evmult "
                 f"({__version__}; the file says {header.get('info', {}).get('versions')}): {err}"
             )
             raise ModelFileError(msg) from None
         try:
-            model._load_tensors(tensors)
+            if model.refiner is not None:
+                prefix = "refiner."
+                model.refiner.load_state_dict(
+                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                )
+            model._load_tensors({k: v for k, v in tensors.items() if not k.startswith("refiner.")})
         except (RuntimeError, KeyError) as err:
             msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
             raise ModelFileError(msg) from None
@@ -439,6 +524,20 @@ class Generator(ABC):
             msg = f"this {self.name} model is not fitted yet; call fit(table) first"
             raise EvmultError(msg)
         return self.encoding
+
+
+def _refine_settings(state: dict[str, Any] | None) -> RefineSettings:
+    """Refine settings from a model file's header (``off`` in files written before
+    refinement existed)."""
+    from evmult.models.refiner import RefineSettings
+    from evmult.models.training import TrainSettings
+
+    if state is None:
+        return RefineSettings(mode="off")
+    values = dict(state)
+    values["hidden"] = tuple(values.get("hidden", (64, 64)))
+    values["train"] = TrainSettings(**values.get("train", {}))
+    return RefineSettings(**values)
 
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -36,10 +36,12 @@ class SmearingConfig:
 
 
 class SmearingMultiplier(Generator):
-    """Copies of the training events with multiplicative Gaussian smearing."""
+    """Copies of the training events with multiplicative Gaussian smearing (a baseline,
+    never refined)."""
 
     name = "smearing"
     Config = SmearingConfig
+    refinable = False
 
     def __init__(self, config: SmearingConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

@@ -111,8 +111,14 @@ def train(
     opt = torch.optim.AdamW(module.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(train_idx) / settings.batch_size)
     epochs = max(settings.epochs, math.ceil(settings.min_steps / steps_per_epoch))
+    total_steps = epochs * steps_per_epoch
+    # warm up over 5 % of the steps, but at least 1.5 of them: OneCycleLR divides by zero
+    # where the warm-up is exactly one step (e.g. 20 steps in all)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=settings.lr, total_steps=epochs * steps_per_epoch, pct_start=0.05
+        opt,
+        max_lr=settings.lr,
+        total_steps=total_steps,
+        pct_start=min(0.3, max(0.05, 1.5 / total_steps)),
     )
     best, best_state, best_epoch, since = math.inf, None, 0, 0
     history: list[dict[str, float]] = []
