@@ -137,3 +137,12 @@ def test_cli_train_reports_the_refiner(zll: ak.Array, tmp_path: Path, capsys) ->
     assert Generator.load(out).refine.quantile == 0.95
     with pytest.raises(InputError, match="unknown setting 'cap'"):
         fit(zll, seed=1, **QUICK["flow-vae"], **{"refine.cap": 3})
+
+
+def test_the_fast_preset_is_not_refined(zll: ak.Array) -> None:
+    model = fit(zll, seed=1, preset="fast", **QUICK["flow-vae"])
+    assert model.refine.mode == "off"
+    assert model.refiner is None
+    refined = fit(zll, seed=1, preset="fast", refine="on", **QUICK["flow-vae"])
+    assert refined.refiner is not None
+    assert refined.refiner.applied
