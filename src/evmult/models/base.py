@@ -49,6 +49,8 @@ FORMAT_VERSION = 1
 
 
 _MAX_ROUNDS = 20
+_REFINER = "refiner."
+"""Prefix of the refiner's tensors in a model file."""
 # Sampling seeds torch's global generator (zuko draws from it): threads of one process
 # (e.g. Dask threads) take turns, so a seed gives the same events in any of them.
 _TORCH_RNG = threading.Lock()
@@ -439,7 +441,7 @@ class Generator(ABC):
         tensors = dict(self._tensors())
         if self.refiner is not None:
             header["refiner"] = {"n_inputs": self.refiner.mean.numel()}
-            tensors |= {f"refiner.{k}": v for k, v in self.refiner.state_dict().items()}
+            tensors |= {f"{_REFINER}{k}": v for k, v in self.refiner.state_dict().items()}
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(path, force=force) as tmp:
             save_file(tensors, str(tmp), metadata={"evmult": json.dumps(json_safe(header))})
@@ -449,7 +451,7 @@ class Generator(ABC):
     def load(cls, path: str | Path) -> Generator:
         """Read a model written by :meth:`save` (any registered family)."""
         from evmult.models import MODELS
-        from evmult.models.refiner import Refiner
+        from evmult.models.refiner import Refiner, RefineSettings
 
         header, tensors = _read(path)
         name = header.get("model")
@@ -462,7 +464,8 @@ class Generator(ABC):
             model.encoding = Encoding.from_state(header["encoding"])
             model.info = header["info"]
             model.condition = model.info.get("condition")
-            model.refine = _refine_settings(header.get("refine"))
+            # files written before refinement existed are not refined
+            model.refine = RefineSettings(**header.get("refine", {"mode": "off"}))
             if "refiner" in header:
                 model.refiner = Refiner(int(header["refiner"]["n_inputs"]), model.refine.hidden)
                 model.refiner.record = model.info.get("refiner", {})
@@ -474,11 +477,14 @@ class Generator(ABC):
             raise ModelFileError(msg) from None
         try:
             if model.refiner is not None:
-                prefix = "refiner."
                 model.refiner.load_state_dict(
-                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                    {
+                        k.removeprefix(_REFINER): v
+                        for k, v in tensors.items()
+                        if k.startswith(_REFINER)
+                    }
                 )
-            model._load_tensors({k: v for k, v in tensors.items() if not k.startswith("refiner.")})
+            model._load_tensors({k: v for k, v in tensors.items() if not k.startswith(_REFINER)})
         except (RuntimeError, KeyError) as err:
             msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
             raise ModelFileError(msg) from None
@@ -524,20 +530,6 @@ class Generator(ABC):
             msg = f"this {self.name} model is not fitted yet; call fit(table) first"
             raise EvmultError(msg)
         return self.encoding
-
-
-def _refine_settings(state: dict[str, Any] | None) -> RefineSettings:
-    """Refine settings from a model file's header (``off`` in files written before
-    refinement existed)."""
-    from evmult.models.refiner import RefineSettings
-    from evmult.models.training import TrainSettings
-
-    if state is None:
-        return RefineSettings(mode="off")
-    values = dict(state)
-    values["hidden"] = tuple(values.get("hidden", (64, 64)))
-    values["train"] = TrainSettings(**values.get("train", {}))
-    return RefineSettings(**values)
 
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -78,6 +78,9 @@ class RefineSettings:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.train, dict):  # from a model file's JSON header
+            object.__setattr__(self, "train", TrainSettings(**self.train))
+        object.__setattr__(self, "hidden", tuple(self.hidden))
         if self.mode not in MODES:
             msg = f"refine mode {self.mode!r} is not one of {', '.join(MODES)}"
             raise InputError(msg)
