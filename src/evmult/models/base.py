@@ -216,18 +216,15 @@ class Generator(ABC):
         from evmult.models.refiner import Refiner, refiner_features
 
         encoding = self._fitted()
-        conditional = encoding.condition is not None
+
+        def features(events: ak.Array) -> np.ndarray:
+            labels = encoding.label_index(events) if encoding.condition is not None else None
+            return refiner_features(encoding, events, labels)
+
         n = min(self.refine.multiple * len(table), max(self.refine.max_generated, len(table)))
         generated = self.sample(n, seed=seed + 7919)
         self.refiner = Refiner.fit(
-            refiner_features(encoding, table, encoding.label_index(table) if conditional else None),
-            weights,
-            refiner_features(
-                encoding, generated, encoding.label_index(generated) if conditional else None
-            ),
-            self.refine,
-            seed=seed,
-            progress=progress,
+            features(table), weights, features(generated), self.refine, seed=seed, progress=progress
         )
         self.info["refiner"] = self.refiner.record
 

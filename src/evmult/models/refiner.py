@@ -160,7 +160,10 @@ class Refiner(nn.Module):
 
     def acceptance(self, features: np.ndarray) -> np.ndarray:
         """Each event's probability to be kept: min(r, cap) / cap."""
-        return np.exp(np.minimum(self.log_ratio(features) - float(self.log_cap), 0.0))
+        return self._kept(self.log_ratio(features))
+
+    def _kept(self, log_ratio: np.ndarray) -> np.ndarray:
+        return np.exp(np.minimum(log_ratio - float(self.log_cap), 0.0))
 
     @classmethod
     def fit(
@@ -230,7 +233,7 @@ class Refiner(nn.Module):
             "auc": auc,
             "applied": applied,
             "cap": math.exp(float(refiner.log_cap)),
-            "acceptance": float(refiner.acceptance(generated_features).mean()),
+            "acceptance": float(refiner._kept(generated).mean()),
             "n_train": len(train_features),
             "n_generated": len(generated_features),
             "epochs_run": history["epochs_run"],
