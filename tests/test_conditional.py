@@ -179,6 +179,31 @@ def test_conditional_seeds_and_files(conditional: Generator, tmp_path: Path) -> 
     assert ak.array_equal(again.sample(300, seed=4, label={"mu": 200, "e": 100}), a)
 
 
+def test_each_label_is_learned_with_weights_of_mean_one(
+    zll: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # electron pairs weigh 1000 × more (as a process with a larger cross-section would)
+    is_e = ak.to_numpy(ak.num(zll.Electron) == 2)
+    rng = np.random.default_rng(0)
+    weights = np.where(is_e, 1000.0, 1.0) * rng.uniform(0.5, 1.5, len(zll))
+    table = ak.Array(ak.with_field(zll, weights, "weight"), attrs=zll.attrs)
+    seen = {}
+
+    def spy(*args: object, **_: object) -> dict:
+        seen["w"] = args[3]  # (self, x, noise, weights)
+        return {}
+
+    monkeypatch.setattr(MODELS["flow-vae"], "_fit_matrix", spy)
+    model = fit(table, model="flow-vae", condition="flavour", refine="off")
+    learned = seen["w"]
+    for members in (is_e, ~is_e):  # the same shape within a label, mean 1
+        assert learned[members].mean() == pytest.approx(1.0)
+        np.testing.assert_allclose(learned[members] / weights[members], 1 / weights[members].mean())
+    # the yields are kept as they were
+    assert model.info["labels"]["e"]["yield"] == pytest.approx(weights[is_e].sum())
+    assert model.info["labels"]["mu"]["yield"] == pytest.approx(weights[~is_e].sum())
+
+
 def test_label_errors(conditional: Generator, zll: ak.Array) -> None:
     with pytest.raises(ValueError, match="unknown label 'tau'"):
         conditional.sample(10, label="tau")

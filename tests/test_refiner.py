@@ -146,3 +146,26 @@ def test_the_fast_preset_is_not_refined(zll: ak.Array) -> None:
     refined = fit(zll, seed=1, preset="fast", refine="on", **QUICK["flow-vae"])
     assert refined.refiner is not None
     assert refined.refiner.applied
+
+
+def test_a_labels_weight_is_not_a_density_ratio() -> None:
+    # two labels alike in training and generated events; the first label's training
+    # events weigh 50 × more (a cross-section), and the model makes the labels in
+    # proportion to their training events
+    rng = np.random.default_rng(5)
+    x_train, x_gen = rng.standard_normal((4_000, 2)), rng.standard_normal((20_000, 2))
+    l_train, l_gen = np.arange(4_000) % 2, np.arange(20_000) % 2
+    onehot = np.eye(2)
+    train = np.hstack([x_train, onehot[l_train]]).astype(np.float32)
+    generated = np.hstack([x_gen, onehot[l_gen]]).astype(np.float32)
+    weights = np.where(l_train == 0, 50.0, 1.0)
+    settings = RefineSettings(mode="on", quantile=0.99, train=FAST)
+    refiner = Refiner.fit(train, weights, generated, settings, seed=0, labels=(l_train, l_gen))
+    assert refiner.record["auc"] < 0.55
+    kept = refiner.acceptance(generated)
+    assert kept[l_gen == 0].mean() == pytest.approx(kept[l_gen == 1].mean(), abs=0.05)
+    # without the labels, the weights tell the labels apart
+    blind = Refiner.fit(train, weights, generated, settings, seed=0)
+    assert blind.record["auc"] > 0.7
+    kept = blind.acceptance(generated)
+    assert kept[l_gen == 0].mean() > 2 * kept[l_gen == 1].mean()

@@ -202,7 +202,8 @@ class Generator(ABC):
             context = np.eye(len(encoding.labels), dtype=np.float32)[index]
             x = np.hstack([x, context])
             noise = np.hstack([noise, np.zeros_like(context)])
-        self.info |= self._fit_matrix(x, noise, weights, seed=seed, progress=progress)
+        learned = weights if encoding.condition is None else _per_label(weights, index)
+        self.info |= self._fit_matrix(x, noise, learned, seed=seed, progress=progress)
         self.refiner = None
         if self.refine.mode != "off":
             self._fit_refiner(table, weights, seed=seed, progress=progress)
@@ -216,15 +217,21 @@ class Generator(ABC):
         from evmult.models.refiner import Refiner, refiner_features
 
         encoding = self._fitted()
-
-        def features(events: ak.Array) -> np.ndarray:
-            labels = encoding.label_index(events) if encoding.condition is not None else None
-            return refiner_features(encoding, events, labels)
-
         n = min(self.refine.multiple * len(table), max(self.refine.max_generated, len(table)))
         generated = self.sample(n, seed=seed + 7919)
+        labels = (
+            (encoding.label_index(table), encoding.label_index(generated))
+            if encoding.condition is not None
+            else None
+        )
         self.refiner = Refiner.fit(
-            features(table), weights, features(generated), self.refine, seed=seed, progress=progress
+            refiner_features(encoding, table, None if labels is None else labels[0]),
+            weights,
+            refiner_features(encoding, generated, None if labels is None else labels[1]),
+            self.refine,
+            seed=seed,
+            progress=progress,
+            labels=labels,
         )
         self.info["refiner"] = self.refiner.record
 
@@ -527,6 +534,23 @@ class Generator(ABC):
             msg = f"this {self.name} model is not fitted yet; call fit(table) first"
             raise EvmultError(msg)
         return self.encoding
+
+
+def _per_label(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Event weights scaled to a mean of 1 within every label.
+
+    A conditional model learns each label's distribution (the weights within a label
+    shape it) and keeps each label's yield separately (:attr:`Generator.info`); scaled
+    so, a label of small weights (a process with a small cross-section) is not
+    learned less carefully than the others. A label whose weights do not sum to a
+    positive number counts its events.
+    """
+    out = np.asarray(weights, np.float64).copy()
+    for k in np.unique(index):
+        members = index == k
+        total = out[members].sum()
+        out[members] = out[members] * members.sum() / total if total > 0 else 1.0
+    return out
 
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

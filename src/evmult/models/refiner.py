@@ -175,6 +175,7 @@ class Refiner(nn.Module):
         *,
         seed: int,
         progress: bool = False,
+        labels: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Refiner:
         """Train the classifier, measure its held-out AUC and set the cap.
 
@@ -186,14 +187,27 @@ class Refiner(nn.Module):
             settings: the :class:`RefineSettings`.
             seed: seed of the split and the classifier's training.
             progress: show a progress bar.
+            labels: for a conditional model, the label index of each training and
+                each generated event. The training weights of every label are then
+                scaled to that label's share of the generated events: a model makes
+                the labels in proportion to their training events, whatever their
+                weights (the weights keep the yields), so the classifier must not
+                learn a label's weight as a density ratio.
         """
         from sklearn.metrics import roc_auc_score
 
         x = np.vstack([train_features, generated_features])
         y = np.r_[np.zeros(len(train_features)), np.ones(len(generated_features))]
         wt = np.clip(np.asarray(train_weights, np.float64), 0.0, None)
-        if wt.sum() <= 0:  # e.g. only negative weights: count events instead
-            wt = np.ones(len(train_features))
+        groups = (
+            [(np.ones(len(wt), bool), 1.0)]
+            if labels is None
+            else [(labels[0] == k, np.mean(labels[1] == k)) for k in np.unique(labels[0])]
+        )
+        for members, share in groups:
+            total = wt[members].sum()
+            # e.g. only negative weights: count the events instead
+            wt[members] = (wt[members] / total if total > 0 else 1 / members.sum()) * share
         # both classes carry the same total weight
         w = np.r_[wt / wt.sum(), np.full(len(generated_features), 1 / len(generated_features))]
         w *= len(w) / 2
