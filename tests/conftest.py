@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -138,6 +140,26 @@ def shared() -> Callable[[str], Path]:
         return path
 
     return get
+
+
+def rewrite_model_file(
+    path: Path,
+    out: Path,
+    edit: Callable[[dict[str, Any]], None],
+    keep: Callable[[str], bool] | None = None,
+) -> Path:
+    """Copy a model file as an older (or a broken) evmult would have written it: the
+    JSON header changed in place by ``edit``, only the tensors whose names ``keep``
+    accepts (all without it)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        header = json.loads(f.metadata()["evmult"])
+    edit(header)
+    tensors = {k: v for k, v in load_file(str(path)).items() if keep is None or keep(k)}
+    save_file(tensors, str(out), metadata={"evmult": json.dumps(header)})
+    return out
 
 
 def _jagged(values: list[list[float]], dtype: type) -> ak.Array:

@@ -9,7 +9,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_SAMPLE, QUICK
+from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 
 from evmult.cli import main
 from evmult.coffea import extract
@@ -120,15 +120,11 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
         Generator.load(junk)
     with pytest.raises(ModelFileError, match="no such model file"):
         Generator.load(tmp_path / "missing.evmult")
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
-
     good = fit(zll, model="smearing").save(tmp_path / "good.evmult")
-    with safe_open(str(good), framework="pt") as f:
-        header = json.loads(f.metadata()["evmult"])
-    del header["encoding"]["aliases"]  # as from an older, incompatible evmult
-    old = tmp_path / "old.evmult"
-    save_file(load_file(str(good)), str(old), metadata={"evmult": json.dumps(header)})
+    # as from an older, incompatible evmult
+    old = rewrite_model_file(
+        good, tmp_path / "old.evmult", lambda header: header["encoding"].pop("aliases")
+    )
     with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
         Generator.load(old)
     cfg = apply_overrides(MODELS["flow-vae"].Config(), {"train.epochs": "3", "hidden": "[16, 8]"})

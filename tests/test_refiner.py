@@ -9,7 +9,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_SAMPLE, QUICK
+from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 
 from evmult.cli import main
 from evmult.coffea import extract
@@ -106,18 +106,15 @@ def test_a_refined_generator_keeps_fewer_events_and_its_file_keeps_the_refiner(
 
 
 def test_files_from_before_refinement_load_unrefined(zll: ak.Array, tmp_path: Path) -> None:
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
+    def unrefined(header: dict) -> None:
+        for key in ("refine", "refiner"):
+            header.pop(key, None)
+        header["info"].pop("refiner", None)
 
     path = fit(zll, seed=1, **QUICK["flow-vae"]).save(tmp_path / "new.evmult")
-    with safe_open(str(path), framework="pt") as f:
-        header = json.loads(f.metadata()["evmult"])
-    for key in ("refine", "refiner"):
-        header.pop(key, None)
-    header["info"].pop("refiner", None)
-    tensors = {k: v for k, v in load_file(str(path)).items() if not k.startswith("refiner.")}
-    old = tmp_path / "old.evmult"
-    save_file(tensors, str(old), metadata={"evmult": json.dumps(header)})
+    old = rewrite_model_file(
+        path, tmp_path / "old.evmult", unrefined, lambda name: not name.startswith("refiner.")
+    )
     model = Generator.load(old)
     assert model.refiner is None
     assert model.refine.mode == "off"
