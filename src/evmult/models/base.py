@@ -40,6 +40,7 @@ __all__ = [
     "ModelFileError",
     "TrainingError",
     "join_context",
+    "per_label_weights",
     "pick_device",
     "split_context",
 ]
@@ -84,6 +85,31 @@ class ModelFileError(InputError):
 
 class TrainingError(EvmultError):
     """Training failed (e.g. a non-finite loss)."""
+
+
+def per_label_weights(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Event weights scaled to a mean of 1 within every label.
+
+    A conditional model learns each label's distribution (the weights within a label
+    shape it) and keeps each label's yield apart (``Generator.info``); scaled so, a
+    label of small weights (a process with a small cross-section) is not learned less
+    carefully than the others. A label whose weights do not sum to a positive number
+    counts its events.
+
+    Args:
+        weights: event weights.
+        index: each event's label index.
+
+    Example:
+        >>> per_label_weights(np.array([10.0, 30.0, 1.0]), np.array([0, 0, 1])).tolist()
+        [0.5, 1.5, 1.0]
+    """
+    out = np.asarray(weights, np.float64).copy()
+    for k in np.unique(index):
+        members = index == k
+        total = out[members].sum()
+        out[members] = out[members] * members.sum() / total if total > 0 else 1.0
+    return out
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -202,7 +228,7 @@ class Generator(ABC):
             context = np.eye(len(encoding.labels), dtype=np.float32)[index]
             x = np.hstack([x, context])
             noise = np.hstack([noise, np.zeros_like(context)])
-        learned = weights if encoding.condition is None else _per_label(weights, index)
+        learned = weights if encoding.condition is None else per_label_weights(weights, index)
         self.info |= self._fit_matrix(x, noise, learned, seed=seed, progress=progress)
         self.refiner = None
         if self.refine.mode != "off":
@@ -534,23 +560,6 @@ class Generator(ABC):
             msg = f"this {self.name} model is not fitted yet; call fit(table) first"
             raise EvmultError(msg)
         return self.encoding
-
-
-def _per_label(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Event weights scaled to a mean of 1 within every label.
-
-    A conditional model learns each label's distribution (the weights within a label
-    shape it) and keeps each label's yield separately (:attr:`Generator.info`); scaled
-    so, a label of small weights (a process with a small cross-section) is not
-    learned less carefully than the others. A label whose weights do not sum to a
-    positive number counts its events.
-    """
-    out = np.asarray(weights, np.float64).copy()
-    for k in np.unique(index):
-        members = index == k
-        total = out[members].sum()
-        out[members] = out[members] * members.sum() / total if total > 0 else 1.0
-    return out
 
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -35,6 +35,7 @@ from torch import nn
 from evmult.channels import get_channel
 from evmult.encoding import Encoding
 from evmult.errors import InputError
+from evmult.models.base import per_label_weights
 from evmult.models.training import TrainSettings, train
 
 __all__ = ["MODES", "RefineSettings", "Refiner", "refiner_features"]
@@ -198,16 +199,13 @@ class Refiner(nn.Module):
 
         x = np.vstack([train_features, generated_features])
         y = np.r_[np.zeros(len(train_features)), np.ones(len(generated_features))]
-        wt = np.clip(np.asarray(train_weights, np.float64), 0.0, None)
-        groups = (
-            [(np.ones(len(wt), bool), 1.0)]
-            if labels is None
-            else [(labels[0] == k, np.mean(labels[1] == k)) for k in np.unique(labels[0])]
-        )
-        for members, share in groups:
-            total = wt[members].sum()
-            # e.g. only negative weights: count the events instead
-            wt[members] = (wt[members] / total if total > 0 else 1 / members.sum()) * share
+        index = np.zeros(len(train_features), int) if labels is None else labels[0]
+        # (a label of only negative weights counts its events)
+        wt = per_label_weights(np.clip(np.asarray(train_weights, np.float64), 0.0, None), index)
+        if labels is not None:  # each label's total: its share of the generated events
+            k = int(max(index.max(), labels[1].max())) + 1
+            share = np.bincount(labels[1], minlength=k) / len(labels[1])
+            wt *= (share / np.maximum(np.bincount(index, minlength=k), 1))[index]
         # both classes carry the same total weight
         w = np.r_[wt / wt.sum(), np.full(len(generated_features), 1 / len(generated_features))]
         w *= len(w) / 2
