@@ -22,6 +22,7 @@ from pathlib import Path
 import awkward as ak
 
 from evmult.coffea import extract
+from evmult.models.refiner import describe
 from evmult.pipeline import fit, load_model
 from evmult.table import split_table
 from evmult.validation import validate
@@ -64,8 +65,7 @@ def main() -> None:
     train_s = time.perf_counter() - start
     print(f"{model.name} conditioned on process: trained in {train_s:.0f} s", flush=True)
     if model.refiner is not None:
-        r = model.refiner.record
-        print(f"refiner: AUC {r['auc']:.3f}, applied {r['applied']}, keeps {r['acceptance']:.0%}")
+        print(f"refiner: {describe(model.refiner.record)}")
     rows = []
     for label in model.labels:
         real = holdout[holdout.process == label]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from evmult.coffea import extract
 from evmult.compare import compare
+from evmult.models.refiner import describe
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -102,10 +103,8 @@ def main() -> None:
             f"  novelty {row['novelty']:.3f}  train {row['train_s']:.0f} s"
             f"  {row['events_per_s']:,.0f} ev/s/thread  {peak}"
         )
-        refiner = row.get("refiner") or {}
-        if refiner:
-            verdict = f"keeps {refiner['acceptance']:.0%}" if refiner["applied"] else "not applied"
-            print(f"{'':14s} refiner AUC {refiner['auc']:.3f}, {verdict}")
+        if row.get("refiner"):
+            print(f"{'':14s} refiner: {describe(row['refiner'])}")
     if args.json:
         args.json.write_text(json.dumps({"channel": args.channel, "rows": board.rows}, indent=1))
 

@@ -179,13 +179,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{k} {v['n']:,}" for k, v in model.info["labels"].items())
         print(f"conditioned on {args.condition}: {counts}")
     if model.refiner is not None:
-        r = model.refiner.record
-        verdict = (
-            f"applied: keeps {r['acceptance']:.0%} of generated events"
-            if r["applied"]
-            else "not needed"
-        )
-        print(f"refiner: AUC {r['auc']:.3f} generated vs training events, {verdict}")
+        from evmult.models.refiner import describe
+
+        print(f"refiner: {describe(model.refiner.record)}")
     return 0
 
 

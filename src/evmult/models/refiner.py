@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
@@ -38,7 +39,7 @@ from evmult.errors import InputError
 from evmult.models.base import per_label_weights
 from evmult.models.training import TrainSettings, train
 
-__all__ = ["MODES", "RefineSettings", "Refiner", "refiner_features"]
+__all__ = ["MODES", "RefineSettings", "Refiner", "describe", "refiner_features"]
 
 MODES = ("auto", "on", "off")
 """``auto``: refine where the classifier tells generated from training events (its
@@ -91,6 +92,22 @@ class RefineSettings:
                 f"{self.holdout} (0, 1), multiple {self.multiple} ≥ 1"
             )
             raise InputError(msg)
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """One line on a trained refiner, from its :attr:`Refiner.record` (as a model file
+    or a leaderboard row keeps it): its AUC and the share of events it keeps.
+
+    Example:
+        >>> describe({"auc": 0.7361, "applied": True, "acceptance": 0.305})
+        'AUC 0.736 generated vs training events, applied: keeps 30% of generated events'
+    """
+    verdict = (
+        f"applied: keeps {record['acceptance']:.0%} of generated events"
+        if record["applied"]
+        else "not needed"
+    )
+    return f"AUC {record['auc']:.3f} generated vs training events, {verdict}"
 
 
 def refiner_features(
