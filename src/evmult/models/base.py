@@ -490,12 +490,14 @@ class Generator(ABC):
             msg = f"{path}: holds a {name!r} model, not {getattr(cls, 'name', 'a known one')}"
             raise ModelFileError(msg)
         try:
-            model = family(family.Config(**header["config"]))
+            model = family(
+                family.Config(**header["config"]),
+                condition=header["info"].get("condition"),
+                # files written before refinement existed are not refined
+                refine=RefineSettings(**header.get("refine", {"mode": "off"})),
+            )
             model.encoding = Encoding.from_state(header["encoding"])
             model.info = header["info"]
-            model.condition = model.info.get("condition")
-            # files written before refinement existed are not refined
-            model.refine = RefineSettings(**header.get("refine", {"mode": "off"}))
             if "refiner" in header:
                 model.refiner = Refiner(int(header["refiner"]["n_inputs"]), model.refine.hidden)
                 model.refiner.record = model.info.get("refiner", {})
