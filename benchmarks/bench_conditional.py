@@ -22,6 +22,7 @@ from pathlib import Path
 import awkward as ak
 
 from evmult.coffea import extract
+from evmult.compare import generation_rate
 from evmult.models.refiner import describe
 from evmult.pipeline import fit, load_model
 from evmult.table import split_table
@@ -70,9 +71,8 @@ def main() -> None:
     for label in model.labels:
         real = holdout[holdout.process == label]
         seen = train[train.process == label]
-        start = time.perf_counter()
         gen = model.sample(len(real), seed=args.seed, label=label)
-        rate = len(gen) / (time.perf_counter() - start)
+        rate = generation_rate(model, len(real), label=label)
         report = validate(real, gen, train=seen, seed=args.seed)
         ks = [f["ks"] for f in report.features]
         worst = sorted(report.features, key=lambda f: -f["ks"])[:4]
@@ -96,7 +96,7 @@ def main() -> None:
             f"{label:8s} AUC {row['auc']:.3f}±{row['auc_std']:.3f} (real vs real "
             f"{row['real_vs_real']:.3f})  max KS {row['max_ks']:.3f}"
             f"  novelty {row['novelty']:.3f}  yield {row['generated_yield']:.1f}"
-            f" (train {row['train_yield']:.1f})  {rate:,.0f} ev/s, {row['rejected']:.1%} redrawn\n"
+            f" (train {row['train_yield']:.1f})  {rate:,.0f} ev/s/thread, {row['rejected']:.1%} redrawn\n"
             f"         largest KS: {row['worst']}",
             flush=True,
         )

@@ -10,7 +10,7 @@ from conftest import DEMO_SAMPLE, QUICK_REFINE
 
 from evmult.cli import main
 from evmult.coffea import extract
-from evmult.compare import compare
+from evmult.compare import compare, generation_rate
 from evmult.errors import InputError
 from evmult.table import write_table
 
@@ -80,3 +80,15 @@ def test_cli_compare(table_path: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "not in --models" in capsys.readouterr().err
     assert main([*args, "--quiet", *sets]) == 1  # the directory is not empty
     assert "pass --force" in capsys.readouterr().err
+
+
+def test_generation_rate_times_the_label_asked_for_fastest_of_repeats() -> None:
+    calls: list[tuple[int, int, str | None]] = []
+
+    class Recorder:
+        def sample(self, n: int, *, seed: int, label: str | None = None) -> None:
+            calls.append((n, seed, label))
+
+    rate = generation_rate(Recorder(), 5_000, repeats=3, label="wz")  # type: ignore[arg-type]
+    assert calls == [(2_000, 0, "wz"), (5_000, 1, "wz"), (5_000, 2, "wz"), (5_000, 3, "wz")]
+    assert rate > 5_000  # three no-op timings: far under a second
