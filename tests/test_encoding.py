@@ -8,6 +8,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+import torch
 import uproot
 import vector
 from conftest import DEMO_SAMPLE, KPIPI_MASSES, draw_decays
@@ -17,6 +18,7 @@ from evmult.coffea import extract
 from evmult.encoding import Encoding, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
+from evmult.models.training import reflections
 from evmult.physics import decay_momenta
 
 
@@ -316,3 +318,36 @@ def test_decays_fitted_before_the_rest_frame_solve_the_last_pt(
     names = [c.name for c in old.columns]
     assert {"mkpipi_root", "K_logpt", "Pi1_dphi"} <= set(names)
     _assert_round_trip(dplus, "dplus", old)
+
+
+def test_reflections_negate_every_eta_or_every_azimuth_of_an_event(zll: ak.Array) -> None:
+    enc = Encoding.fit(zll, "zll")
+    mirror = enc.mirror()
+    assert mirror is not None
+    names = [c.name for c in enc.columns]
+    assert {names[j] for j in mirror.eta} == {n for n in names if n.endswith("_eta")}
+    assert {names[j] for j in mirror.phi} == {n for n in names if n.endswith("_dphi")}
+    x, noise = enc.encode(zll)
+    torch.manual_seed(0)
+    reflected = reflections(mirror)(torch.as_tensor(x), torch.as_tensor(noise)).numpy()
+    np.testing.assert_array_equal(reflected[noise > 0], x[noise > 0])  # absent, discrete
+    a = enc.inverse(x, rng=np.random.default_rng(1))
+    b = enc.inverse(reflected, rng=np.random.default_rng(1))
+    ca, cb = _invariants(a, "zll"), _invariants(b, "zll")
+    np.testing.assert_allclose(cb["mll"], ca["mll"], rtol=1e-5)  # a reflection keeps masses
+    np.testing.assert_allclose(cb["lep1_pt"], ca["lep1_pt"], rtol=1e-5)
+    eta = {k: (ca[k], cb[k]) for k in ca if k.endswith("_eta")}
+    sign = np.sign(cb["lep1_eta"] * ca["lep1_eta"])
+    for k, (before, after) in eta.items():
+        ok = np.isfinite(before)
+        np.testing.assert_allclose(after[ok], sign[ok] * before[ok], atol=2e-4, err_msg=k)
+    dphi = [wrap_phi(t.Muon.phi[:, 1:2] - t.Muon.phi[:, :1]) for t in (a, b)]
+    dphi = [ak.to_numpy(ak.flatten(d)) for d in dphi]
+    phi_sign = np.sign(dphi[0] * dphi[1])
+    np.testing.assert_allclose(dphi[1], phi_sign * dphi[0], atol=2e-4)
+    assert 0.4 < np.mean(sign < 0) < 0.6  # each reflection for about half the events
+    assert 0.4 < np.mean(phi_sign < 0) < 0.6
+
+
+def test_no_reflections_for_a_one_sided_acceptance(dplus: ak.Array) -> None:
+    assert Encoding.fit(dplus, "dplus").mirror() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -305,4 +306,31 @@ def test_short_trainings_keep_a_valid_schedule(steps: int) -> None:
 
     record = train(module, loss, x, np.ones(len(x)), settings, seed=0)
     assert record["epochs_run"] == 1
-    assert float(shift) != 0.0  # it took steps
+    assert float(shift.detach()) != 0.0  # it took steps
+
+
+def test_flow_vae_trains_on_reflected_events_when_asked(
+    zll: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evmult.models import vae
+
+    batches: list[int] = []
+    original = vae.reflections
+
+    def spy(mirror: Any) -> Any:
+        reflect = original(mirror)
+
+        def counted(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+            batches.append(len(x))
+            return reflect(x, noise)
+
+        return counted
+
+    monkeypatch.setattr(vae, "reflections", spy)
+    plain = fit(zll, model="flow-vae", seed=1, **QUICK["flow-vae"])
+    assert not batches
+    mirrored = fit(zll, model="flow-vae", seed=1, mirror=True, **QUICK["flow-vae"])
+    assert sum(batches) == 2 * (len(zll) - round(0.1 * len(zll)))  # every event, 2 epochs
+    weights = [next(m.module.decoder.parameters()).detach() for m in (plain, mirrored)]
+    assert not torch.equal(*weights)
+    assert len(mirrored.sample(300, seed=2)) == 300

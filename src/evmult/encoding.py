@@ -51,7 +51,7 @@ from evmult.errors import InputError
 from evmult.physics import decay_coordinates, decay_momenta, resonance_mass
 from evmult.table import string_column
 
-__all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "wrap_phi"]
+__all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "Mirror", "wrap_phi"]
 
 _MASS_OFFSET = 1.0  # MET (and masses of encodings fitted before signed_mass): log(1 + x)
 _FLOOR_MARGIN = 1e-3  # pT floors sit this fraction below the lowest training pT
@@ -952,6 +952,36 @@ class Encoding:
             out[coll] = ak.unflatten(ak.zip(record, with_name="Momentum4D"), counts)
         return out
 
+    def mirror(self) -> Mirror | None:
+        """The reflections of encoded events that leave their distribution unchanged
+        (for data augmentation), or ``None`` where the acceptance is not symmetric.
+
+        A rotation by π about an axis across the beams takes every η to −η and every
+        azimuth difference to its negative: collisions of two identical beams in a
+        symmetric detector do not change under it. Reversing the azimuths alone (a
+        mirror through a plane of the beam) is a parity transformation, which the weak
+        interaction breaks only through naively T-odd correlations (triple products of
+        momenta), far below what a training sample resolves. Both apply where every
+        η column is bounded symmetrically (:attr:`eta_bound`) and nothing is learned in a
+        decay's frame: not to an LHCb-style sample, whose acceptance (2 < η < 5) is
+        one-sided.
+        """
+        if self.decay_frame or self._channel.particles:
+            return None
+        eta: list[int] = []
+        phi: list[int] = []
+        for j, col in enumerate(self.columns):
+            prefix, _, field = col.name.rpartition("_")
+            if field == "eta":
+                if _kind(prefix) not in self.eta_bound:
+                    return None
+                eta.append(j)
+            elif field == "dphi":
+                phi.append(j)
+        if not eta and not phi:
+            return None
+        return Mirror(eta, phi, [self.columns[j] for j in eta], [self.columns[j] for j in phi])
+
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
         """The fitted state as JSON-serialisable data."""
@@ -967,6 +997,26 @@ class Encoding:
             k: math.nan if v is None else float(v) for k, v in data["constants"].items()
         }
         return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mirror:
+    """Which encoded columns a reflection of the event changes (see
+    :meth:`Encoding.mirror`); :func:`evmult.models.training.reflections` applies it.
+
+    Attributes:
+        eta: indices of the η columns (η → −η: a standardised value z becomes
+            −z − 2 mean / std).
+        phi: indices of the azimuth differences (Δφ → −Δφ: the wrapped value
+            v = wrap(Δφ − centre) becomes wrap(−v − 2 centre)).
+        eta_columns: the η columns' records (mean and spread).
+        phi_columns: the azimuth columns' (mean, spread and centre).
+    """
+
+    eta: list[int]
+    phi: list[int]
+    eta_columns: list[Column]
+    phi_columns: list[Column]
 
 
 def _kind(prefix: str) -> str:

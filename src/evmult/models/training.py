@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from evmult.encoding import Mirror
 from evmult.models.base import TrainingError, pick_device
 
-__all__ = ["TrainSettings", "autocast", "train"]
+__all__ = ["TrainSettings", "autocast", "reflections", "train"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def train(
     settings: TrainSettings,
     *,
     noise: np.ndarray | None = None,
+    augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     seed: int,
     progress: bool = False,
     label: str = "training",
@@ -80,6 +82,9 @@ def train(
         noise: per-entry width of Gaussian noise added to ``x``, drawn afresh for
             every batch (dequantisation, absent objects); the validation split gets one
             fixed draw.
+        augment: maps a training batch (and its noise widths) to a randomly transformed
+            one before the noise is added, e.g. :func:`reflections`; the validation
+            split is left as it is.
         seed: seed of the split, the shuffling and the initial state.
         progress: show a tqdm bar with the losses.
         label: the progress bar's description.
@@ -130,7 +135,8 @@ def train(
         total = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * settings.batch_size : (b + 1) * settings.batch_size]
-            batch = x_train[idx] + s_train[idx] * torch.randn_like(x_train[idx])
+            batch = x_train[idx] if augment is None else augment(x_train[idx], s_train[idx])
+            batch = batch + s_train[idx] * torch.randn_like(batch)
             with autocast(device, settings.amp):
                 loss = loss_fn(batch, w_train[idx])
             if not torch.isfinite(loss):
@@ -193,3 +199,34 @@ def _evaluate(
         msg = f"the validation loss became {value}; lower the learning rate"
         raise TrainingError(msg)
     return value
+
+
+def reflections(mirror: Mirror) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A training-batch augmentation (see :func:`train`) that reflects each event's η's
+    with probability 1/2 and, independently, its azimuths (see
+    :meth:`evmult.encoding.Encoding.mirror`); entries with noise (absent objects) stay
+    as they are. Draws from torch's global random generator.
+    """
+    eta = torch.tensor(mirror.eta, dtype=torch.long)
+    eta_shift = torch.tensor([2 * c.mean / c.std for c in mirror.eta_columns])
+    phi = torch.tensor(mirror.phi, dtype=torch.long)
+    mean = torch.tensor([c.mean for c in mirror.phi_columns])
+    std = torch.tensor([c.std for c in mirror.phi_columns])
+    centre2 = torch.tensor([2 * c.centre for c in mirror.phi_columns])
+
+    def reflect(x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        dev = x.device
+        if len(eta):
+            j = eta.to(dev)
+            flip = (torch.rand(len(x), 1, device=dev) < 0.5) & (noise[:, j] == 0)
+            out[:, j] = torch.where(flip, -x[:, j] - eta_shift.to(dev), x[:, j])
+        if len(phi):
+            j, m, s = phi.to(dev), mean.to(dev), std.to(dev)
+            flip = (torch.rand(len(x), 1, device=dev) < 0.5) & (noise[:, j] == 0)
+            v = -(x[:, j] * s + m) - centre2.to(dev)
+            v = torch.remainder(v + math.pi, 2 * math.pi) - math.pi
+            out[:, j] = torch.where(flip, (v - m) / s, x[:, j])
+        return out
+
+    return reflect

@@ -33,7 +33,7 @@ from zuko.transforms import MonotonicRQSTransform
 
 from evmult.errors import InputError
 from evmult.models.base import Generator, join_context, split_context
-from evmult.models.training import TrainSettings, train
+from evmult.models.training import TrainSettings, reflections, train
 
 __all__ = [
     "FlowVAE",
@@ -269,6 +269,9 @@ class FlowVAEConfig:
         prior_transforms: coupling transforms of the latent flow.
         prior_type: the latent flow's transforms, ``"spline"`` or ``"affine"``.
         resonance_coordinate: learn the channel's resonance mass as a coordinate.
+        mirror: train on events reflected at random (η → −η and, independently,
+            Δφ → −Δφ; :meth:`evmult.encoding.Encoding.mirror`) where the acceptance is
+            symmetric: four mirror images of every event.
         mmd: weight of an MMD term between the resonance mass of events decoded from
             the batch's latent points and the batch's own (Butter et al.,
             arXiv:1907.03764); 0 turns it off. It samples the decoder once more per
@@ -290,6 +293,7 @@ class FlowVAEConfig:
     prior_transforms: int = 3
     prior_type: str = "spline"
     resonance_coordinate: bool = True
+    mirror: bool = False
     mmd: float = 0.0
     mmd_widths: tuple[float, ...] = (0.02, 0.1, 0.5)
     train: TrainSettings = dataclasses.field(
@@ -376,6 +380,7 @@ class FlowVAE(Generator):
         cfg = self.config
         self._build(x.shape[1] - self.n_context)
         assert self.module is not None
+        mirror = self._fitted().mirror()
         record = {
             "vae": train(
                 self.module,
@@ -384,6 +389,7 @@ class FlowVAE(Generator):
                 weights,
                 cfg.train,
                 noise=noise,
+                augment=reflections(mirror) if cfg.mirror and mirror is not None else None,
                 seed=seed,
                 progress=progress,
                 label="flow-vae",
