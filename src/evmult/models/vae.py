@@ -380,7 +380,7 @@ class FlowVAE(Generator):
         cfg = self.config
         self._build(x.shape[1] - self.n_context)
         assert self.module is not None
-        mirror = self._fitted().mirror()
+        mirror = self._fitted().mirror() if cfg.mirror else None
         record = {
             "vae": train(
                 self.module,
@@ -389,7 +389,7 @@ class FlowVAE(Generator):
                 weights,
                 cfg.train,
                 noise=noise,
-                augment=reflections(mirror) if cfg.mirror and mirror is not None else None,
+                augment=None if mirror is None else reflections(mirror),
                 seed=seed,
                 progress=progress,
                 label="flow-vae",
