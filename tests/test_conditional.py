@@ -98,6 +98,7 @@ def _assert_inclusive_round_trip(enc: Encoding, inclusive: ak.Array) -> None:
 
 
 def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.Array) -> None:
+    inclusive = _same_charge_pairs(inclusive)
     enc = Encoding.fit(inclusive, "inclusive", condition="process")
     names = [c.name for c in enc.columns]
     assert "nLepton" in names
@@ -107,19 +108,72 @@ def test_inclusive_encoding_round_trips_zero_one_and_two_leptons(inclusive: ak.A
     assert "mll_root" not in names
     assert {"lep2_same", "lep2_opposite"} <= set(names)  # relative to the leading lepton
     assert "lep2_muon" not in names
-    # the leading log pT is learned in events without a pair only
-    absent = enc.encode(inclusive)[1][:, names.index("lep1_logpt")] == 1.0
-    n_leptons = ak.to_numpy(ak.num(inclusive.Muon) + ak.num(inclusive.Electron))
-    np.testing.assert_array_equal(absent, n_leptons != 1)
+    # a same-flavour opposite-charge pair learns its mass, any other event (one
+    # lepton, an eμ or same-charge pair) the leading log pT
+    sfos = _sfos(inclusive)
+    assert 200 < np.sum((_n_leptons(inclusive) == 2) & ~sfos) < np.sum(sfos)
+    absent = enc.encode(inclusive)[1] == 1.0
+    np.testing.assert_array_equal(absent[:, names.index("mll")], ~sfos)
+    lone = (_n_leptons(inclusive) == 1) | ((_n_leptons(inclusive) == 2) & ~sfos)
+    np.testing.assert_array_equal(absent[:, names.index("lep1_logpt")], ~lone)
     _assert_inclusive_round_trip(enc, inclusive)
-    # any pair decodes with positive pT's and the mass it was given
+    # any pair decodes with positive, ordered pT's and, where it learns one, its mass
     x = np.random.default_rng(2).normal(size=(3000, enc.n_features)).astype(np.float32)
     back = enc.inverse(x, rng=np.random.default_rng(3), labels=np.zeros(3000, int))
-    pairs = back[ak.num(back.Muon) + ak.num(back.Electron) == 2]
-    assert len(pairs) > 100
-    leptons = ak.concatenate([pairs.Muon, pairs.Electron], axis=1)
+    two = _n_leptons(back) == 2
+    assert np.sum(two & _sfos(back)) > 100
+    assert np.sum(two & ~_sfos(back)) > 100
+    leptons = ak.concatenate([back.Muon, back.Electron], axis=1)
+    leptons = leptons[ak.argsort(leptons.pt, ascending=False)][two]
     assert ak.all(leptons.pt > 0)
-    assert enc.consistent(x, back).mean() > 0.99
+    assert ak.all(leptons.pt[:, 0] >= leptons.pt[:, 1])
+    ok = enc.consistent(x, back)
+    assert ok[two & ~_sfos(back)].all()
+    assert ok.mean() > 0.99
+    mll = feature_columns(back, enc._channel)["mll"]
+    asked = np.exp(
+        x[:, names.index("mll")] * enc.columns[names.index("mll")].std
+        + enc.columns[names.index("mll")].mean
+    )
+    np.testing.assert_allclose(
+        mll[two & _sfos(back) & ok], asked[two & _sfos(back) & ok], rtol=1e-4
+    )
+
+
+def _same_charge_pairs(table: ak.Array) -> ak.Array:
+    """``table`` with the leading muon's charge flipped in every third event."""
+    flip = (np.arange(len(table)) % 3 == 0)[:, np.newaxis] & (ak.local_index(table.Muon) == 0)
+    sign = ak.where(flip, -1, 1)
+    muons = ak.with_field(table.Muon, table.Muon.charge * sign, "charge")
+    muons = ak.with_field(muons, table.Muon.pdgId * sign, "pdgId")
+    return ak.Array(ak.with_field(table, muons, "Muon"), attrs=table.attrs)
+
+
+def _n_leptons(table: ak.Array) -> np.ndarray:
+    return ak.to_numpy(ak.num(table.Muon) + ak.num(table.Electron))
+
+
+def _sfos(table: ak.Array) -> np.ndarray:
+    """Events with two muons or two electrons of opposite charge."""
+    return np.asarray(
+        ((ak.num(table.Muon) == 2) & (ak.sum(table.Muon.charge, axis=1) == 0))
+        | ((ak.num(table.Electron) == 2) & (ak.sum(table.Electron.charge, axis=1) == 0))
+    )
+
+
+def test_inclusive_encodings_saved_before_sfos_mass_learn_every_pairs_mass(
+    inclusive: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as m:  # fit the way files were fitted before
+        m.setattr(Encoding, "_mass_pairs", lambda _self, _v, pair: pair)
+        state = Encoding.fit(inclusive, "inclusive", condition="process").state()
+    del state["sfos_mass"]
+    old = Encoding.from_state(state)
+    assert not old.sfos_mass
+    names = [c.name for c in old.columns]
+    absent = old.encode(inclusive)[1] == 1.0
+    np.testing.assert_array_equal(absent[:, names.index("mll")], _n_leptons(inclusive) < 2)
+    _assert_inclusive_round_trip(old, inclusive)
 
 
 def test_inclusive_encodings_saved_before_pair_scale_solve_the_second_pt(
@@ -218,6 +272,15 @@ def test_label_errors(conditional: Generator, zll: ak.Array) -> None:
 @pytest.fixture(scope="module")
 def inclusive_model(inclusive: ak.Array) -> Generator:
     return fit(inclusive, model="flow-vae", condition="process", seed=1, **QUICK["flow-vae"])
+
+
+def test_the_mixture_preset_reflects_and_yields_to_given_settings(inclusive: ak.Array) -> None:
+    model = fit(inclusive, condition="process", preset="mixture", seed=1, **QUICK["flow-vae"])
+    assert model.config.mirror
+    assert model.config.train.epochs == 2  # a given setting beats the preset's 300
+    assert model.info["vae"]["epochs_run"] == 2
+    plain = fit(inclusive, condition="process", seed=1, **QUICK["flow-vae"])
+    assert not plain.config.mirror
 
 
 def test_plan_shares_events_and_yields_by_label(inclusive_model: Generator) -> None:

@@ -166,6 +166,14 @@ class Encoding:
             only. Encodings fitted before this was added learn the leading pT in every
             event and solve the second from the mass, which breaks the pT order in
             a fifth of the generated pairs (re-sorting them hardens the leading pT).
+        sfos_mass: with :attr:`pair_scale`, only a same-flavour opposite-charge pair
+            (what a neutral resonance decays to) learns its mass; any other pair (eμ,
+            same charge) learns its leading lepton's log pT, as a lone lepton does, and
+            its mass follows from the pT's and angles. The mass of a pair no resonance
+            made is a continuum tied to its opening angle, a relation the model
+            blurred: its pT, solved from that mass, came out several times too large
+            for nearly collinear pairs. Encodings fitted before this was added learn
+            the mass of every pair.
         decay_frame: the three particles of a decay (D⁺ → K⁻π⁺π⁺) are learned as the
             parent's log pT and η (its azimuth is drawn), the resonance mass and the
             decay's coordinates in the parent's rest frame
@@ -205,6 +213,7 @@ class Encoding:
     relative_bits: bool = False
     chained_phi: bool = False
     pair_scale: bool = False
+    sfos_mass: bool = False
     decay_frame: bool = False
     pt_sorted: list[list[str]] = dataclasses.field(default_factory=list)
     acceptance: dict[str, list[float]] = dataclasses.field(default_factory=dict)
@@ -305,6 +314,16 @@ class Encoding:
         """Whether the leading pair of a variable lepton count is learned as its mass
         and pT ratio (see :attr:`pair_scale`)."""
         return self.pair_scale and self._leptons_from_mass and self._channel.variable_leptons
+
+    def _mass_pairs(self, v: dict[str, np.ndarray], pair: np.ndarray) -> np.ndarray:
+        """Which events' lepton pair (``pair``: events that have one) learns its mass,
+        from raw or decoded bits of ``v`` (see :attr:`sfos_mass`)."""
+        if not self.sfos_mass:
+            return pair
+        with np.errstate(invalid="ignore"):  # absent second leptons are NaN
+            same = v["lep1_muon"] == v["lep2_muon"]
+            opposite = v["lep1_charge"] != v["lep2_charge"]
+        return pair & same & opposite
 
     def _owner(self, name: str) -> str:
         """The column whose object must be present for column ``name`` to be: the
@@ -414,6 +433,7 @@ class Encoding:
         enc.relative_bits = True
         enc.chained_phi = True
         enc.pair_scale = True
+        enc.sfos_mass = True
         enc.decay_frame = cls._three_body(ch, target)
         enc.pt_sorted = enc._fit_pt_sorted(raw)
         if enc.decay_frame:
@@ -425,8 +445,10 @@ class Encoding:
             if name == enc.condition:
                 continue
             expected = _presence(enc._owner(name), raw)
-            if name == "lep1_logpt" and enc._pair_mode:  # learned without a pair only
-                expected = np.where(np.isfinite(raw["lep2_pt"]), np.nan, expected)
+            if enc._pair_mode and name in ("lep1_logpt", enc.resonance):
+                # the leading pT without a pair (or its mass), the mass with one
+                by_mass = enc._mass_pairs(raw, np.isfinite(raw["lep2_pt"]))
+                expected = np.where(by_mass == (name == "lep1_logpt"), np.nan, expected)
             if not np.all(np.isfinite(values) | np.isnan(expected)):
                 bad = int(np.argmax(~np.isfinite(values)))
                 msg = f"column {name} is not finite in training event {bad}: {values[bad]}"
@@ -613,8 +635,9 @@ class Encoding:
                 for a, b in itertools.pairwise(target[1]):
                     out[f"{b}_logitratio"] = _logit_ratio(raw[f"{b}_pt"], raw[f"{a}_pt"])
                 if self._pair_mode:
-                    pair = np.isfinite(raw["lep2_pt"])
-                    out["lep1_logpt"] = np.where(pair, np.nan, out["lep1_logpt"])
+                    by_mass = self._mass_pairs(raw, np.isfinite(raw["lep2_pt"]))
+                    out["lep1_logpt"] = np.where(by_mass, np.nan, out["lep1_logpt"])
+                    out[target[0]] = np.where(by_mass, out[target[0]], np.nan)
                 return self._lepton_bits(self._ratios(out, raw, skip_leptons=True))
             *others, last = target[1]
             small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
@@ -854,7 +877,8 @@ class Encoding:
         mass), the closest pT was taken and the mass is wrong; a decay learned in its
         rest frame may put a daughter outside the pT and η range of the training
         sample (see :attr:`acceptance`): such events are to be redrawn, not kept. All
-        true without a resonance coordinate.
+        true without a resonance coordinate, and for lepton pairs that learn no mass
+        (:attr:`sfos_mass`).
         """
         if not self.resonance:
             return np.ones(len(table), dtype=bool)
@@ -864,6 +888,8 @@ class Encoding:
         rebuilt = resonance_mass(table, self._resonance())
         # NaN: the event has too few objects for the mass (e.g. one lepton)
         ok = np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
+        if self._pair_mode and self.sfos_mass:
+            ok |= ~_leading_sfos(table, self._channel)
         for name, (pt_min, eta_min, eta_max) in self.acceptance.items():
             pt, eta = _numpy(table[name].pt), _numpy(table[name].eta)
             ok &= (pt >= pt_min) & (eta >= eta_min) & (eta <= eta_max)
@@ -912,12 +938,17 @@ class Encoding:
             for p in target[1][1:]:
                 ratio = ratio / (1.0 + np.exp(-v[f"{p}_logitratio"]))
                 unit.append(objs[p] | {"pt": ratio})
+            if self._pair_mode:
+                # with a variable count, only pairs that learn their mass; the others
+                # (and lone leptons) keep the leading pT they learned
+                pair = v["nLepton"] >= 2
+                by_mass = self._mass_pairs(v, pair)
+                objs["lep1"]["pt"] = np.where(by_mass, _mass_scale(unit, mass), objs["lep1"]["pt"])
+                objs["lep2"]["pt"] = np.where(pair, unit[1]["pt"] * objs["lep1"]["pt"], np.nan)
+                return
             scale = _mass_scale(unit, mass)
-            # with a variable count, only events with a pair (the others keep the
-            # leading pT they learned)
-            pair = v["nLepton"] >= 2 if self._pair_mode else np.ones(len(mass), bool)
             for p, o in zip(target[1], unit, strict=True):
-                objs[p]["pt"] = np.where(pair, o["pt"] * scale, objs[p]["pt"])
+                objs[p]["pt"] = o["pt"] * scale
             return
         *others, last = target[1]
         small, large = _pt_roots([objs[p] for p in others], objs[last], mass)
@@ -1036,6 +1067,15 @@ def _by_kind(raw: dict[str, np.ndarray], field: str, skip: set[str]) -> dict[str
         if finite.size:
             found.setdefault(_kind(prefix), []).append(finite)
     return {k: np.concatenate(v) for k, v in found.items()}
+
+
+def _leading_sfos(table: ak.Array, channel: Channel) -> np.ndarray:
+    """Events whose two leading leptons are a same-flavour opposite-charge pair."""
+    leptons = ak.concatenate([table[c] for c in channel.leptons], axis=1)
+    pair = ak.pad_none(leptons[ak.argsort(leptons.pt, axis=1, ascending=False)], 2)[:, :2]
+    same = abs(pair.pdgId[:, 0]) == abs(pair.pdgId[:, 1])
+    opposite = pair.charge[:, 0] != pair.charge[:, 1]
+    return ak.to_numpy(ak.fill_none(same & opposite, False))
 
 
 def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
