@@ -65,6 +65,9 @@ def main() -> None:
             model.save(args.save, force=True)
     train_s = time.perf_counter() - start
     print(f"{model.name} conditioned on process: trained in {train_s:.0f} s", flush=True)
+    if "vae" in model.info:
+        record = model.info["vae"]
+        print(f"best validation epoch {record['best_epoch']} of {record['epochs_run']} run")
     if model.refiner is not None:
         print(f"refiner: {describe(model.refiner.record)}")
     rows = []

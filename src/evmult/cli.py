@@ -349,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--preset",
-        choices=["fast"],
-        help="fast: affine coupling decoder, latent points around training events",
+        choices=["fast", "mixture"],
+        help="fast: affine coupling decoder, latent points around training events; "
+        "mixture: random reflections and 300 epochs, for a few thousand events per label",
     )
     tr.add_argument(
         "--condition",
