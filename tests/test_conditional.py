@@ -277,7 +277,8 @@ def inclusive_model(inclusive: ak.Array) -> Generator:
 def test_the_mixture_preset_reflects_and_yields_to_given_settings(inclusive: ak.Array) -> None:
     model = fit(inclusive, condition="process", preset="mixture", seed=1, **QUICK["flow-vae"])
     assert model.config.mirror
-    assert model.config.train.epochs == 2  # a given setting beats the preset's 300
+    assert model.config.train.epochs == 2  # a given setting beats the preset's 400
+    assert model.config.train.patience == 40  # the preset's, not given
     assert model.info["vae"]["epochs_run"] == 2
     plain = fit(inclusive, condition="process", seed=1, **QUICK["flow-vae"])
     assert not plain.config.mirror

@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=["fast", "mixture"],
         help="fast: affine coupling decoder, latent points around training events; "
-        "mixture: random reflections and 300 epochs, for a few thousand events per label",
+        "mixture: random reflections and up to 400 epochs, for a few thousand events per label",
     )
     tr.add_argument(
         "--condition",
