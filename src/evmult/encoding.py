@@ -49,6 +49,7 @@ import vector
 from evmult.channels import Channel, Resonance, get_channel
 from evmult.errors import InputError
 from evmult.physics import decay_coordinates, decay_momenta, resonance_mass
+from evmult.selection import has_sfos_pair, merge_leptons
 from evmult.table import string_column
 
 __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "Mirror", "wrap_phi"]
@@ -889,7 +890,8 @@ class Encoding:
         # NaN: the event has too few objects for the mass (e.g. one lepton)
         ok = np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
         if self._pair_mode and self.sfos_mass:
-            ok |= ~_leading_sfos(table, self._channel)
+            leptons = merge_leptons(*(table[c] for c in self._channel.leptons))
+            ok |= ~has_sfos_pair(leptons[:, :2])
         for name, (pt_min, eta_min, eta_max) in self.acceptance.items():
             pt, eta = _numpy(table[name].pt), _numpy(table[name].eta)
             ok &= (pt >= pt_min) & (eta >= eta_min) & (eta <= eta_max)
@@ -1067,15 +1069,6 @@ def _by_kind(raw: dict[str, np.ndarray], field: str, skip: set[str]) -> dict[str
         if finite.size:
             found.setdefault(_kind(prefix), []).append(finite)
     return {k: np.concatenate(v) for k, v in found.items()}
-
-
-def _leading_sfos(table: ak.Array, channel: Channel) -> np.ndarray:
-    """Events whose two leading leptons are a same-flavour opposite-charge pair."""
-    leptons = ak.concatenate([table[c] for c in channel.leptons], axis=1)
-    pair = ak.pad_none(leptons[ak.argsort(leptons.pt, axis=1, ascending=False)], 2)[:, :2]
-    same = abs(pair.pdgId[:, 0]) == abs(pair.pdgId[:, 1])
-    opposite = pair.charge[:, 0] != pair.charge[:, 1]
-    return ak.to_numpy(ak.fill_none(same & opposite, False))
 
 
 def _presence(name: str, raw: dict[str, np.ndarray]) -> np.ndarray:
