@@ -12,18 +12,49 @@ events has an expected squared distance Σ(p̂_i − p_i)² = (1 − Σp_i²)/n.
 histogram's distance to the reference, less the reference's own expected noise, gives
 its mean squared error; solving for n gives the effective size. It cannot be resolved
 beyond the reference's own size: such values are reported as saturated.
+
+A generator's error has two parts: its bias, which more events do not remove, and the
+noise of its N events, (1 − Σp_i²)/N as for real events. So a sample of N generated
+events is worth n_eff = N·n_∞ / (N + n_∞), where n_∞ = (1 − Σp_i²) / bias² is what
+infinitely many of them would be worth (:attr:`EffectiveSize.asymptotic`). At
+N = 9·n_∞ the sample reaches 90 % of that: more events stop adding effective events
+(:meth:`EffectiveSize.largest_useful_factor`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EffectiveSize", "effective_sample_size", "kish_size"]
+__all__ = [
+    "USEFUL_SHARE",
+    "EffectiveSize",
+    "absolute_azimuths",
+    "effective_sample_size",
+    "kish_size",
+]
 
 _DISCRETE_MAX_VALUES = 25
+
+_NEAR_RESOLUTION = 2.0  # an overall worth above half the reference's resolution is a bound
+
+USEFUL_SHARE = 0.9
+"""The largest useful factor is where a sample reaches this share of :attr:`EffectiveSize.asymptotic`."""
+
+
+def absolute_azimuths(names: Collection[str]) -> list[str]:
+    """The features that are absolute azimuths (``*_phi``): uniform by the rotational
+    symmetry of the collision, and uniform by construction in generated events, so a
+    measure of worth reports them but does not count them.
+
+    Example:
+        >>> absolute_azimuths(["lep1_pt", "lep1_phi", "MET_phi", "dphi_12"])
+        ['lep1_phi', 'MET_phi']
+    """
+    return [n for n in names if n.endswith("_phi")]
 
 
 def kish_size(weights: np.ndarray | None, n: int) -> float:
@@ -44,14 +75,26 @@ class EffectiveSize:
             by f), capped at the reference's size where saturated.
         saturated: feature -> whether the value only is a lower bound (the generated
             histogram is as close to the reference as the reference's own noise allows).
-        overall: the summed noise term over the summed squared errors of all features
-            (a weighted harmonic mean of the per-feature sizes, dominated by the
-            worst-modelled features; summing before dividing keeps it unbiased by the
-            noise of single features).
-        overall_saturated: whether ``overall`` is a lower bound (some feature saturated).
+        overall: the summed noise term over the summed squared errors of the counted
+            features (a weighted harmonic mean of the per-feature sizes, dominated by
+            the worst-modelled features; summing before dividing keeps it unbiased by
+            the noise of single features).
+        overall_saturated: whether ``overall`` is a lower bound: it is at least half of
+            what the reference can resolve (the summed noise over the summed floors of
+            the counted features).
         n_generated: effective size of the generated sample (Kish).
         n_reference: effective size of the reference sample (Kish).
         bins: bins per continuous feature.
+        counted: the features that enter ``overall`` and ``asymptotic`` (the others,
+            e.g. absolute azimuths, are reported per feature only).
+        asymptotic: what infinitely many events of this generator would be worth: the
+            summed noise term over the summed squared bias (the error less the
+            generated sample's own noise).
+        asymptotic_saturated: whether ``asymptotic`` is only a lower bound (the bias is
+            not resolved above the reference's noise).
+        overall_std: the statistical spread of ``overall`` from the multinomial noise
+            of both histograms, the features taken as independent (correlated features
+            scatter more: repeat the measurement on other draws for the full spread).
     """
 
     per_feature: dict[str, float]
@@ -61,10 +104,21 @@ class EffectiveSize:
     n_generated: float
     n_reference: float
     bins: int
+    counted: tuple[str, ...] = ()
+    asymptotic: float = math.inf
+    asymptotic_saturated: bool = True
+    overall_std: float = math.nan
 
     def amplification(self, n_train: int) -> float:
         """Overall effective size divided by the number of training events."""
         return self.overall / n_train
+
+    def largest_useful_factor(self, n_train: int) -> float:
+        """The multiplication factor beyond which more generated events stop adding
+        effective events: where the sample reaches :data:`USEFUL_SHARE` of
+        :attr:`asymptotic` (N = 9·n_∞), over ``n_train``; a lower bound where
+        :attr:`asymptotic_saturated`."""
+        return USEFUL_SHARE / (1 - USEFUL_SHARE) * self.asymptotic / n_train
 
 
 def _edges(reference: np.ndarray, bins: int) -> np.ndarray:
@@ -76,9 +130,56 @@ def _edges(reference: np.ndarray, bins: int) -> np.ndarray:
     return np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
 
 
-def _probabilities(values: np.ndarray, weights: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    counts = np.bincount(np.searchsorted(edges, values, side="right"), weights, len(edges) + 1)
+def _probabilities(bins: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
+    counts = np.bincount(bins, weights, n_bins)
     return counts / counts.sum()
+
+
+@dataclass(frozen=True)
+class _Binned:
+    """One feature's finite values as bin indices of the reference's bins."""
+
+    ref_ok: np.ndarray
+    gen_ok: np.ndarray
+    ref_bins: np.ndarray
+    gen_bins: np.ndarray
+    n_bins: int
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """One feature's squared-error terms, per event of the sample (see the module
+    docstring): the noise term (1 − Σp²), the error, the bias and the reference's
+    resolution floor, each times the share of events that have the feature."""
+
+    worth: float
+    saturated: bool
+    noise: float
+    error: float
+    bias: float
+    floor: float
+    variance: float
+
+
+def _terms(b: _Binned, wr: np.ndarray, wg: np.ndarray) -> _Terms:
+    wr_ok, wg_ok = wr[b.ref_ok], wg[b.gen_ok]
+    p = _probabilities(b.ref_bins, wr_ok, b.n_bins)
+    q = _probabilities(b.gen_bins, wg_ok, b.n_bins)
+    present = float(wr_ok.sum() / wr.sum())  # values per event
+    n_ref, n_gen = kish_size(wr_ok, len(wr_ok)), kish_size(wg_ok, len(wg_ok))
+    noise = 1.0 - float(np.sum(p**2))  # n × expected squared distance of n values
+    ref_noise = noise / n_ref
+    mse = float(np.sum((q - p) ** 2)) - ref_noise
+    error = max(mse, ref_noise) * present  # squared error per event of the sample
+    bias = max(mse - noise / n_gen, 0.0) * present
+    # Var Σ(q − p)² = 2 tr C² + 4 dᵀCd, with C the two histograms' multinomial
+    # covariance and d their true difference (the observed one's dᵀCd exceeds it by tr C²)
+    cov = (np.diag(q) - np.outer(q, q)) / n_gen + (np.diag(p) - np.outer(p, p)) / n_ref
+    trace = float(np.sum(cov**2))
+    variance = (2 * trace + 4 * max(float((q - p) @ cov @ (q - p)) - trace, 0.0)) * present**2
+    return _Terms(
+        noise / error, mse <= ref_noise, noise, error, bias, ref_noise * present, variance
+    )
 
 
 def effective_sample_size(
@@ -87,7 +188,8 @@ def effective_sample_size(
     *,
     reference_weights: np.ndarray | None = None,
     generated_weights: np.ndarray | None = None,
-    bins: int = 20,
+    bins: int = 10,
+    uncounted: Collection[str] = (),
 ) -> EffectiveSize:
     """Effective sample size of ``generated`` measured against a large ``reference``.
 
@@ -101,53 +203,63 @@ def effective_sample_size(
         generated_weights: event weights of the generated sample.
         bins: equal-probability bins per continuous feature; discrete features get one
             bin per value.
+        uncounted: features measured and reported but left out of the overall
+            figures (e.g. :func:`absolute_azimuths`).
 
     Returns:
         The :class:`EffectiveSize`.
+
+    Raises:
+        ValueError: if no counted feature has enough finite values.
 
     Example:
         >>> rng = np.random.default_rng(1)
         >>> ref = {f"x{i}": rng.normal(size=400_000) for i in range(8)}
         >>> real = {f"x{i}": rng.normal(size=5_000) for i in range(8)}
         >>> ess = effective_sample_size(ref, real)
-        >>> 4_000 < ess.overall < 6_250  # a real sample of 5,000 is worth about 5,000
+        >>> abs(ess.overall - 5_000) < 2 * ess.overall_std  # worth about its size
         True
     """
-    wr_all = None if reference_weights is None else np.asarray(reference_weights, np.float64)
-    wg_all = None if generated_weights is None else np.asarray(generated_weights, np.float64)
-    per_feature: dict[str, float] = {}
-    saturated: dict[str, bool] = {}
-    total_noise = total_error = 0.0
+    n_ref = len(next(iter(reference.values())))
+    n_gen = len(next(iter(generated.values())))
+    wr = np.ones(n_ref) if reference_weights is None else np.asarray(reference_weights, np.float64)
+    wg = np.ones(n_gen) if generated_weights is None else np.asarray(generated_weights, np.float64)
+    binned: dict[str, _Binned] = {}
     for name, ref_values in reference.items():
         r = np.asarray(ref_values, np.float64)
         g = np.asarray(generated[name], np.float64)
         rok, gok = np.isfinite(r), np.isfinite(g)
         if rok.sum() < bins or not gok.any():
             continue
-        wr = np.ones(len(r)) if wr_all is None else wr_all
-        wg = np.ones(gok.sum()) if wg_all is None else wg_all[gok]
         edges = _edges(r[rok], bins)
-        p = _probabilities(r[rok], wr[rok], edges)
-        q = _probabilities(g[gok], wg, edges)
-        present = float(wr[rok].sum() / wr.sum())  # values per event
-        n_ref_f = kish_size(wr[rok], int(rok.sum()))
-        noise = 1.0 - float(np.sum(p**2))  # n × expected squared distance of n values
-        ref_noise = noise / n_ref_f
-        mse = float(np.sum((q - p) ** 2)) - ref_noise
-        saturated[name] = mse <= ref_noise
-        error = max(mse, ref_noise) * present  # squared error per event of the sample
-        per_feature[name] = float(noise / error)
-        total_noise += noise
-        total_error += error
-    if not per_feature:
+        binned[name] = _Binned(
+            rok,
+            gok,
+            np.searchsorted(edges, r[rok], side="right"),
+            np.searchsorted(edges, g[gok], side="right"),
+            len(edges) + 1,
+        )
+    counted = tuple(n for n in binned if n not in set(uncounted))
+    if not counted:
         msg = "no feature has enough finite values to measure an effective sample size"
         raise ValueError(msg)
+
+    terms = {n: _terms(b, wr, wg) for n, b in binned.items()}
+    noise = sum(terms[n].noise for n in counted)
+    error = sum(terms[n].error for n in counted)
+    bias = sum(terms[n].bias for n in counted)
+    floor = sum(terms[n].floor for n in counted)
+    overall = noise / error
     return EffectiveSize(
-        per_feature=per_feature,
-        saturated=saturated,
-        overall=total_noise / total_error,
-        overall_saturated=any(saturated.values()),
-        n_generated=kish_size(wg_all, len(next(iter(generated.values())))),
-        n_reference=kish_size(wr_all, len(next(iter(reference.values())))),
+        per_feature={n: t.worth for n, t in terms.items()},
+        saturated={n: t.saturated for n, t in terms.items()},
+        overall=overall,
+        overall_saturated=error <= _NEAR_RESOLUTION * floor,
+        n_generated=kish_size(generated_weights, n_gen),
+        n_reference=kish_size(reference_weights, n_ref),
         bins=bins,
+        counted=counted,
+        asymptotic=noise / max(bias, floor),
+        asymptotic_saturated=bias <= floor,
+        overall_std=overall * math.sqrt(sum(terms[n].variance for n in counted)) / error,
     )
