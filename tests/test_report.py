@@ -71,6 +71,44 @@ def test_smeared_leptons_are_flagged(split: dict[str, ak.Array]) -> None:
     assert any("pt_ordered" in f for f in report.flags)
 
 
+def test_a_generator_worth_less_than_its_training_sample_is_told_so(
+    split: dict[str, ak.Array],
+) -> None:
+    smeared = smear_lepton_pt(split["b"], 0.05, seed=2)
+    report = validate(split["a"], smeared, train=split["train"], folds=3)
+    ess = report.effective_size
+    assert ess is not None
+    assert not ess["overall_saturated"]
+    assert ess["overall"] + 2 * ess["overall_std"] < len(split["train"])
+    assert "fewer than the training sample itself, so they add no statistics" in report.text
+    assert any("fewer than the training sample itself" in f for f in report.flags)
+    assert ess["largest_useful_factor"] == pytest.approx(
+        9 * ess["asymptotic"] / len(split["train"])
+    )
+    # a real sample half the training size is not resolved against a reference of its
+    # own size: a lower bound, never called worse than the training sample
+    real = validate(split["a"], split["b"], train=split["train"], folds=3).effective_size
+    assert real is not None
+    assert real["overall_saturated"]
+
+
+def test_holes_beyond_the_real_vs_real_band_are_flagged(split: dict[str, ak.Array]) -> None:
+    # azimuths rounded to multiples of 1.5 rad leave most bins of phi1 vs phi2 empty
+    coarse = split["b"]
+    for coll in ("Muon", "Electron"):
+        objs = coarse[coll]
+        coarse = ak.with_field(
+            coarse, ak.with_field(objs, np.round(objs.phi / 1.5) * 1.5, "phi"), coll
+        )
+    report = validate(split["a"], coarse, folds=3)
+    holes = report.holes["lep1_phi:lep2_phi"]
+    assert holes["generated"] > holes["band"] > holes["real"]
+    assert holes["events"] == len(split["a"]) // 2
+    assert any(f.startswith("holes in lep1_phi:lep2_phi") for f in report.flags)
+    # the band is where real halves scatter: the eta plane of the same events is fine
+    assert not any(f.startswith("holes in lep1_eta") for f in report.flags)
+
+
 def test_copies_of_training_events_are_flagged(split: dict[str, ak.Array]) -> None:
     copies = split["train"][: len(split["b"])]
     report = validate(split["a"], copies, train=split["train"], folds=3)

@@ -14,7 +14,9 @@ set for a 5 % chance of any false flag in a whole report on a perfect generator
 real splits for Wasserstein and correlations. Without the band, discrete features
 (flavour, jet counts), whose distances scatter widely around their mean, would raise
 false alarms. Novelty below :data:`NOVELTY_MIN`, unphysical generated
-events, extra holes and shifted peaks are flagged too.
+events, holes beyond the real-vs-real band, shifted peaks and a generated sample worth
+fewer real events than its training sample (beyond the measurement's spread) are
+flagged too.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns, feature_label
 from evmult.table import as_table, event_weights, json_safe, table_metadata
-from evmult.validation.amplification import effective_sample_size, kish_size
+from evmult.validation.amplification import absolute_azimuths, effective_sample_size, kish_size
 from evmult.validation.metrics import (
     c2st,
     correlation_difference,
@@ -93,16 +95,20 @@ class ValidationReport:
             difference and their floors (``floor_max_abs``, ``floor_max_abs_std`` ...),
             plus the ``features`` used (those present in ≥ 99 % of real events).
         physicality: check -> fraction of valid events in ``real`` and ``generated``.
-        holes: 2-D histogram (``x:y``) -> empty-bin fraction of ``real`` and
-            ``generated`` at equal sizes, and the bins per axis.
+        holes: 2-D histogram (``x:y``) -> empty-bin fraction of ``real`` (the mean
+            over disjoint random halves) and ``generated`` (random subsets of the same
+            size), the real halves' spread ``real_std`` and ``band`` (flagged above
+            it), the ``events`` per histogram and the bins per axis.
         peaks: mass -> Gaussian-core fit (``position``, ``width`` and errors, GeV) of
             ``real`` and ``generated``, or ``error``.
         novelty: nearest-training-event distance ratio and near-copy fraction (with
             training events only), on the rotation-invariant features (absolute φ left
             out, ΔR and Δφ of the leading pair added).
-        effective_size: effective number of real events per feature and overall,
-            measured against ``reference`` (or ``real``), and the amplification over
-            the training size.
+        effective_size: effective number of real events per feature and overall
+            (absolute azimuths not counted), its statistical spread, what infinitely
+            many generated events would be worth (``asymptotic``), measured against
+            ``reference`` (or ``real``), and with training events the amplification
+            over the training size and the ``largest_useful_factor``.
         flags: one line per metric beyond its floor.
         figures: file names of the figures (PNG, a PDF beside each).
         constants: features constant in the real sample up to float rounding (e.g. a
@@ -160,12 +166,37 @@ class ValidationReport:
                 f"{self.novelty['near_copy_fraction']:.2%}"
             )
         if self.effective_size:
-            ess = self.effective_size
-            bound = "≥ " if ess["overall_saturated"] else ""
-            lines.append(f"worth {bound}{ess['overall']:,.0f} real events")
+            lines.append(_worth_text(self.effective_size, self.inputs))
         lines.append(f"{len(self.flags)} flag(s)" + (":" if self.flags else ""))
         lines += [f"  - {f}" for f in self.flags]
         return "\n".join(lines)
+
+
+def _worth_text(ess: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> str:
+    """The worth in words: effective events, their spread, the amplification, whether
+    that is fewer than the training sample, and how far more events would help."""
+    bound = "≥ " if ess["overall_saturated"] else ""
+    text = f"worth {bound}{ess['overall']:,.0f} ± {ess['overall_std']:,.0f} real events"
+    amp = ess.get("amplification")
+    if amp is not None:
+        n_train = inputs["train"]["n"]
+        text += f", {amp:.2f}× the {n_train:,} training events"
+        if _worth_below_training(ess, n_train):
+            text += ": fewer than the training sample itself, so they add no statistics"
+        useful = ess["largest_useful_factor"]
+        more = "≥ " if ess["asymptotic_saturated"] else ""
+        text += (
+            f"; infinitely many would be worth {more}{ess['asymptotic']:,.0f} "
+            f"(largest useful factor {more}×{useful:.2g})"
+        )
+    if ess["overall_saturated"]:
+        text += f" (the {ess['reference']} sample resolves no more)"
+    return text
+
+
+def _worth_below_training(ess: dict[str, Any], n_train: int) -> bool:
+    """A measured (not saturated) worth below the training size beyond twice its spread."""
+    return not ess["overall_saturated"] and ess["overall"] + 2 * ess["overall_std"] < n_train
 
 
 def _ratio(value: float, floor: float) -> float:
@@ -413,27 +444,55 @@ def _correlation_flagged(corr: dict[str, float]) -> bool:
     return _beyond(corr["max_abs"], corr["floor_max_abs"], band)
 
 
+def _holes_of(
+    sample: _Sample, idx: np.ndarray, pair: Sequence[str], edges: Sequence[np.ndarray]
+) -> float:
+    x, y = (sample.columns[c][idx] for c in pair)
+    return holes_fraction(x, y, (edges[0], edges[1]))
+
+
 def _holes(
     real: _Sample, gen: _Sample, names: Sequence[str], rng: np.random.Generator
 ) -> dict[str, dict[str, float]]:
-    """Empty-bin fractions in φ₁ vs φ₂ and η₁ vs η₂ of the two leading objects."""
+    """Empty-bin fractions in φ₁ vs φ₂ and η₁ vs η₂ of the two leading objects, with the
+    real-vs-real band: disjoint random halves of the real sample give the fraction a
+    perfect generator shows at that size, and its spread."""
     out = {}
-    n = min(len(real.table), len(gen.table))
+    n = min(len(real.table) // 2, len(gen.table))
     per_axis = int(np.clip(math.sqrt(n / 10), 5, 50))
-    for suffix in ("_phi", "_eta"):
-        pair = [c for c in names if c.endswith(suffix) and not c.startswith("MET")][:2]
-        if len(pair) < 2:
-            continue
+    pairs = [
+        pair
+        for suffix in ("_phi", "_eta")
+        if len(pair := [c for c in names if c.endswith(suffix) and not c.startswith("MET")][:2])
+        == 2
+    ]
+    z = stats.norm.isf(FALSE_FLAG_RATE / max(len(pairs), 1))
+    for pair in pairs:
         edges = []
         for c in pair:
             lo, hi = np.nanquantile(real.columns[c], [0.001, 0.999])
             edges.append(np.linspace(lo, hi, per_axis + 1))
-        fractions = {}
-        for role, sample in (("real", real), ("generated", gen)):
-            idx = rng.choice(len(sample.table), n, replace=False)
-            x, y = (sample.columns[c][idx] for c in pair)
-            fractions[role] = holes_fraction(x, y, (edges[0], edges[1]))
-        out[f"{pair[0]}:{pair[1]}"] = fractions | {"bins_per_axis": per_axis}
+
+        halves = []
+        for _ in range(FLOOR_REPEATS // 2):
+            perm = rng.permutation(len(real.table))
+            halves += [
+                _holes_of(real, perm[:n], pair, edges),
+                _holes_of(real, perm[n : 2 * n], pair, edges),
+            ]
+        generated = [
+            _holes_of(gen, rng.choice(len(gen.table), n, replace=False), pair, edges)
+            for _ in range(3)
+        ]
+        spread = float(np.std(halves, ddof=1))
+        out[f"{pair[0]}:{pair[1]}"] = {
+            "real": float(np.mean(halves)),
+            "generated": float(np.mean(generated)),
+            "real_std": spread,
+            "band": float(np.mean(halves)) + z * max(spread, 1 / per_axis**2),
+            "events": n,
+            "bins_per_axis": per_axis,
+        }
     return out
 
 
@@ -522,9 +581,19 @@ def _flags(report: ValidationReport) -> list[str]:
                 f"{v['real']:.2%} of real"
             )
     for pair, v in report.holes.items():
-        if v["generated"] > FLAG_FACTOR * v["real"] + 0.01:
+        if v["generated"] > v["band"]:
             flags.append(
-                f"holes in {pair}: {v['generated']:.1%} of bins empty, real {v['real']:.1%}"
+                f"holes in {pair}: {v['generated']:.1%} of bins empty, real {v['real']:.1%} "
+                f"± {v['real_std']:.1%} (band up to {v['band']:.1%})"
+            )
+    ess = report.effective_size
+    if ess and ess.get("amplification") is not None:
+        n_train = report.inputs["train"]["n"]
+        if _worth_below_training(ess, n_train):
+            flags.append(
+                f"worth {ess['overall']:,.0f} ± {ess['overall_std']:,.0f} real events, "
+                f"{ess['amplification']:.2f}× the {n_train:,} training events: fewer than "
+                "the training sample itself"
             )
     flags += _peak_flags(report.peaks, get_channel(report.channel))
     for name, c in report.constants.items():
@@ -626,10 +695,14 @@ def validate(
         {n: g.columns[n] for n in names},
         reference_weights=ref.weights,
         generated_weights=g.weights,
+        uncounted=absolute_azimuths(names),
     )
     report.effective_size = dataclasses.asdict(ess) | {
         "reference": "reference" if reference is not None else "real",
         "amplification": ess.amplification(len(t.table)) if t is not None else None,
+        "largest_useful_factor": (
+            ess.largest_useful_factor(len(t.table)) if t is not None else None
+        ),
     }
     report.constants = constants
     report.flags = _flags(report)
@@ -725,15 +798,15 @@ def _html(report: ValidationReport) -> str:
             )
         )
     if ess:
-        bound = "≥ " if ess["overall_saturated"] else ""
-        amp = ess.get("amplification")
-        amp_text = f" (× {amp:.2f} the training size)" if amp is not None else ""
+        below = ess.get("amplification") is not None and _worth_below_training(
+            ess, report.inputs["train"]["n"]
+        )
         rows.append(
             (
                 f"worth in real events (vs {ess['reference']})",
-                f"{bound}{ess['overall']:,.0f}{amp_text}",
+                _worth_text(ess, report.inputs).removeprefix("worth "),
                 f"{ess['n_generated']:,.0f} generated",
-                False,
+                below,
             )
         )
     headline = "".join(
@@ -766,8 +839,9 @@ def _html(report: ValidationReport) -> str:
         for k, v in report.physicality.items()
     )
     holes = "".join(
-        f"<tr><td>{esc(k)}</td><td>{v['real']:.2%}</td><td>{v['generated']:.2%}</td>"
-        f"<td>{v['bins_per_axis']}²</td></tr>"
+        f'<tr class="{"flag" if v["generated"] > v["band"] else "ok"}"><td>{esc(k)}</td>'
+        f"<td>{v['real']:.2%} ± {v['real_std']:.2%}</td><td>{v['band']:.2%}</td>"
+        f"<td>{v['generated']:.2%}</td><td>{v['events']:,}</td><td>{v['bins_per_axis']}²</td></tr>"
         for k, v in report.holes.items()
     )
     inputs = "".join(
@@ -807,8 +881,9 @@ Novelty below {NOVELTY_MIN} is flagged.</p>
 <th>real width</th><th>generated position</th><th>generated width</th></tr>{peaks}</table>
 <h2>Physicality</h2><table><tr><th>check</th><th>real</th><th>generated</th></tr>{phys}
 </table>
-<h2>Holes (empty bins, equal sizes)</h2><table><tr><th>histogram</th><th>real</th>
-<th>generated</th><th>bins</th></tr>{holes}</table>
+<h2>Holes (empty bins, equal sizes)</h2><table><tr><th>histogram</th>
+<th>real halves</th><th>band</th><th>generated</th><th>events</th><th>bins</th></tr>{holes}
+</table>
 <h2>Figures</h2>{figures}
 </body></html>
 """
