@@ -253,6 +253,16 @@ def dplus(tmp_path_factory: pytest.TempPathFactory) -> ak.Array:
     return extract([path], "dplus")
 
 
+def test_the_small_preset_asks_no_flavour_of_a_channel_without_leptons(dplus: ak.Array) -> None:
+    from conftest import QUICK
+
+    from evmult.pipeline import fit
+
+    model = fit(dplus[:500], preset="small", seed=1, refine="off", **QUICK["flow-vae"])
+    assert model.condition is None
+    assert model.config.mirror
+
+
 def test_three_body_decay_is_learned_in_its_rest_frame(dplus: ak.Array) -> None:
     enc = Encoding.fit(dplus, "dplus")
     names = [c.name for c in enc.columns]

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +254,88 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        msg = f"expected comma-separated numbers, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not values:
+        msg = f"expected comma-separated numbers, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return values
+
+
+def _cmd_amplify(args: argparse.Namespace) -> int:
+    from evmult.amplify import amplification_study
+
+    out = _writable_dir(args.output, force=args.force)
+    settings: dict[str, Any] = dict(args.set)
+    if args.preset:
+        settings["preset"] = args.preset
+    if args.refine:
+        settings["refine"] = args.refine
+    study = amplification_study(
+        args.table,
+        sizes=[int(s) for s in args.sizes],
+        factors=args.factors,
+        model=args.model,
+        settings=settings,
+        repeats=args.repeats,
+        features=args.features.split(",") if args.features else None,
+        bins=args.bins,
+        seed=args.seed,
+        progress=None if args.quiet else print,
+    )
+    study.write(out, force=args.force)
+    print(study.text)
+    print(f"amplification.json, figures and amplification.html -> {out}")
+    return 0
+
+
+def _cmd_worth(args: argparse.Namespace) -> int:
+    from evmult.amplify import worth_curve
+    from evmult.amplify_report import describe, write_curve
+    from evmult.pipeline import load_model
+    from evmult.table import file_sha256
+
+    out = _writable_dir(args.output, force=args.force) if args.output else None
+    model = load_model(args.model)
+    curve = worth_curve(
+        model,
+        args.reference,
+        factors=args.factors,
+        train=args.train,
+        features=args.features.split(",") if args.features else None,
+        bins=args.bins,
+        seed=args.seed,
+    )
+    for point in curve.points:
+        bound = "≥ " if point["saturated"] else ""
+        print(
+            f"  ×{point['factor']:<6g} {point['n_generated']:>10,.0f} generated: worth "
+            f"{bound}{point['effective']:,.0f} ± {point['effective_std']:,.0f} real events "
+            f"(×{point['amplification']:.2f} the training events)"
+        )
+    if curve.training is not None:
+        t = curve.training
+        print(
+            f"  the training events themselves: worth {t['effective']:,.0f} ± {t['effective_std']:,.0f}"
+        )
+    record = curve.record()
+    print(f"{args.model}: {describe(record)}")
+    if out is not None:
+        write_curve(curve, out, title=f"{model.info['channel']}: {model.name}", force=args.force)
+        print(f"worth.json and worth.png -> {out}")
+    if args.record:
+        reference = Path(args.reference)
+        record["reference"] = {"path": str(reference.resolve()), "sha256": file_sha256(reference)}
+        model.info["worth"] = record
+        model.save(args.model, force=True)
+        print(f"recorded in {args.model}")
+    return 0
+
+
 def _parse_model_setting(text: str) -> tuple[str, str, str]:
     model, sep, rest = text.partition(":")
     key, eq, value = rest.partition("=")
@@ -349,9 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--preset",
-        choices=["fast", "mixture"],
+        choices=["fast", "mixture", "small"],
         help="fast: affine coupling decoder, latent points around training events; "
-        "mixture: random reflections and up to 400 epochs, for a few thousand events per label",
+        "mixture: random reflections and up to 400 epochs, for a few thousand events per label; "
+        "small: reflections and the lepton flavour as a condition, for a few thousand events",
     )
     tr.add_argument(
         "--condition",
@@ -458,6 +541,73 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--force", action="store_true", help="replace the output directory")
     co.set_defaults(func=_cmd_compare)
 
+    am = sub.add_parser(
+        "amplify",
+        help="what generated events are worth in real events, at several training sizes",
+        description="Train a model on random draws of an event table and measure how many "
+        "real events 1x ... 100x its training size in generated events are worth, against "
+        "every event not drawn (GANplification). Writes amplification.json, one figure per "
+        "training size and amplification.html.",
+    )
+    am.add_argument("table", help="event table (parquet from `evmult extract`)")
+    am.add_argument("-o", "--output", required=True, help="output directory")
+    am.add_argument(
+        "--sizes",
+        type=_numbers,
+        default=[1_000, 3_000, 10_000],
+        help="training sizes (1000,3000,10000)",
+    )
+    am.add_argument(
+        "--factors",
+        type=_numbers,
+        default=[1, 3, 10, 30, 100],
+        help="generated / training (1,3,10,30,100)",
+    )
+    am.add_argument("--model", default="flow-vae", help="model family (default flow-vae)")
+    am.add_argument(
+        "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
+    )
+    am.add_argument("--refine", choices=["auto", "on", "off"], help="refinement (default auto)")
+    am.add_argument(
+        "--set",
+        type=_parse_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model setting, e.g. train.epochs=50 (repeatable)",
+    )
+    am.add_argument("--repeats", type=int, default=1, help="random draws per size (their spread)")
+    am.add_argument("--bins", type=int, default=10, help="equal-probability bins per feature")
+    am.add_argument("--features", help="comma-separated feature columns (default: all)")
+    am.add_argument("--seed", type=int, default=0, help="seed of the first draw")
+    am.add_argument("--quiet", action="store_true", help="no progress lines")
+    am.add_argument("--force", action="store_true", help="replace the output directory")
+    am.set_defaults(func=_cmd_amplify)
+
+    wo = sub.add_parser(
+        "worth",
+        help="what a trained model's events are worth in real events, and how far to multiply",
+        description="Generate 1x ... 100x a model's training events and measure what each "
+        "sample is worth against real events it never saw; --record keeps the largest useful "
+        "factor in the model file, and `evmult multiply` then warns when asked for far more.",
+    )
+    wo.add_argument("model", help="model file from `evmult train`")
+    wo.add_argument("--reference", required=True, help="real events the model never saw")
+    wo.add_argument("--train", help="the model's training events (their own worth, for comparison)")
+    wo.add_argument(
+        "--factors",
+        type=_numbers,
+        default=[1, 3, 10, 30, 100],
+        help="generated / training (1,3,10,30,100)",
+    )
+    wo.add_argument("--bins", type=int, default=10, help="equal-probability bins per feature")
+    wo.add_argument("--features", help="comma-separated feature columns (default: all)")
+    wo.add_argument("--seed", type=int, default=0, help="generation seed")
+    wo.add_argument("-o", "--output", help="directory for worth.json and worth.png")
+    wo.add_argument("--record", action="store_true", help="keep the result in the model file")
+    wo.add_argument("--force", action="store_true", help="replace the output directory")
+    wo.set_defaults(func=_cmd_worth)
+
     mo = sub.add_parser("models", help="list the model families")
     mo.set_defaults(func=_cmd_models)
     return parser
@@ -481,6 +631,19 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _show_warning(default: Callable[..., None]) -> Callable[..., None]:
+    """Print evmult's own warnings on one line, ``evmult: warning: ...``; others as usual."""
+    from evmult.errors import EvmultWarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, EvmultWarning):
+            print(f"evmult: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, *args, **kwargs)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evmult`` console script."""
     parser = build_parser()
@@ -488,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _sigterm_interrupts(), warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning(warnings.showwarning)
             return int(args.func(args))
     except EvmultError as err:
         print(f"evmult: error: {err}", file=sys.stderr)

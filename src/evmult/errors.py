@@ -8,7 +8,7 @@ other exception.
 
 from __future__ import annotations
 
-__all__ = ["EvmultError", "InputError", "SelectionError"]
+__all__ = ["EvmultError", "EvmultWarning", "InputError", "SelectionError"]
 
 
 class EvmultError(Exception):
@@ -24,3 +24,9 @@ class InputError(EvmultError):
 
 class SelectionError(EvmultError):
     """A channel selection kept no events, or was asked for with invalid options."""
+
+
+class EvmultWarning(UserWarning):
+    """Something the user asked for works but is unlikely to be what they want (e.g.
+    far more generated events than the model's events can be worth); the CLI prints it
+    on one line, ``evmult: warning: ...``."""

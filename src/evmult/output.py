@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,9 @@ import awkward as ak
 import numpy as np
 
 from evmult._version import __version__
+from evmult.amplify import worth_warning
 from evmult.channels import Channel, get_channel
-from evmult.errors import InputError
+from evmult.errors import EvmultWarning, InputError
 from evmult.readers import NANOAOD_LOOSE_ID, empty_collection
 from evmult.table import atomic_path, file_sha256, json_safe, read_table, table_metadata
 
@@ -162,6 +164,10 @@ def plan(
     label's events (``factor`` then counts that label's training events), with its
     yield (and only its original events).
 
+    Warns:
+        EvmultWarning: when the model file records the largest useful factor of its
+            events (``evmult worth --record``) and ``n`` is far beyond it.
+
     Raises:
         InputError: for no or both of ``factor`` and ``n``, a non-positive count,
             original events of another channel, or a label the model does not have
@@ -198,6 +204,8 @@ def plan(
             else f"the model is not conditional; it takes no label (got {label!r})"
         )
         raise InputError(msg)
+    if label is None and (line := worth_warning(model.info, n)):
+        warnings.warn(line, EvmultWarning, stacklevel=2)
     counts = {} if not known else {label: n} if label is not None else model.label_counts(n)
     labels = tuple((k, c, known[k]["yield"]) for k, c in counts.items())
     train_yield = sum(y for *_, y in labels) if labels else model.info["train_yield"]
