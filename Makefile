@@ -28,15 +28,17 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest
 
-# The whole job on the embedded sample: extract -> split -> train -> multiply x10 into a
-# NanoAOD-style ROOT file -> read it back with the unchanged zll processor -> validate
-# (report with mplhep figures).
+# The whole job on the embedded sample: extract -> split -> train -> what its events are
+# worth (recorded in the model file) -> multiply x10 into a NanoAOD-style ROOT file ->
+# read it back with the unchanged zll processor -> validate (report with mplhep figures).
 demo: install
 	$(BIN)/evmult extract --channel zll examples/data/demo_zll.root -o $(DEMO)/zll.parquet --force
 	$(BIN)/evmult summary $(DEMO)/zll.parquet -o $(DEMO)/summary
 	$(BIN)/evmult split $(DEMO)/zll.parquet --fraction 0.5 --seed 1 \
 		-o $(DEMO)/train.parquet --rest $(DEMO)/holdout.parquet --force
 	$(BIN)/evmult train $(DEMO)/train.parquet -o $(DEMO)/zll.evmult --seed 1 --force
+	$(BIN)/evmult worth $(DEMO)/zll.evmult --reference $(DEMO)/holdout.parquet \
+		--train $(DEMO)/train.parquet -o $(DEMO)/worth --record --force
 	$(BIN)/evmult multiply $(DEMO)/zll.evmult --factor 10 -o $(DEMO)/generated.root --seed 2 --force --quiet
 	$(BIN)/evmult extract --channel zll $(DEMO)/generated.root -o $(DEMO)/generated.parquet --force
 	$(BIN)/python examples/augmented_analysis.py $(DEMO)/generated.root -o $(DEMO)/mumu.png
