@@ -136,17 +136,6 @@ def _probabilities(bins: np.ndarray, weights: np.ndarray, n_bins: int) -> np.nda
 
 
 @dataclass(frozen=True)
-class _Binned:
-    """One feature's finite values as bin indices of the reference's bins."""
-
-    ref_ok: np.ndarray
-    gen_ok: np.ndarray
-    ref_bins: np.ndarray
-    gen_bins: np.ndarray
-    n_bins: int
-
-
-@dataclass(frozen=True)
 class _Terms:
     """One feature's squared-error terms, per event of the sample (see the module
     docstring): the noise term (1 − Σp²), the error, the bias and the reference's
@@ -161,10 +150,15 @@ class _Terms:
     variance: float
 
 
-def _terms(b: _Binned, wr: np.ndarray, wg: np.ndarray) -> _Terms:
-    wr_ok, wg_ok = wr[b.ref_ok], wg[b.gen_ok]
-    p = _probabilities(b.ref_bins, wr_ok, b.n_bins)
-    q = _probabilities(b.gen_bins, wg_ok, b.n_bins)
+def _terms(
+    reference: np.ndarray, generated: np.ndarray, wr: np.ndarray, wg: np.ndarray, bins: int
+) -> _Terms:
+    """The terms of one feature's finite values, ``wr``/``wg`` being every event's weight."""
+    rok, gok = np.isfinite(reference), np.isfinite(generated)
+    wr_ok, wg_ok = wr[rok], wg[gok]
+    edges = _edges(reference[rok], bins)
+    p = _probabilities(np.searchsorted(edges, reference[rok], side="right"), wr_ok, len(edges) + 1)
+    q = _probabilities(np.searchsorted(edges, generated[gok], side="right"), wg_ok, len(edges) + 1)
     present = float(wr_ok.sum() / wr.sum())  # values per event
     n_ref, n_gen = kish_size(wr_ok, len(wr_ok)), kish_size(wg_ok, len(wg_ok))
     noise = 1.0 - float(np.sum(p**2))  # n × expected squared distance of n values
@@ -224,27 +218,16 @@ def effective_sample_size(
     n_gen = len(next(iter(generated.values())))
     wr = np.ones(n_ref) if reference_weights is None else np.asarray(reference_weights, np.float64)
     wg = np.ones(n_gen) if generated_weights is None else np.asarray(generated_weights, np.float64)
-    binned: dict[str, _Binned] = {}
+    terms: dict[str, _Terms] = {}
     for name, ref_values in reference.items():
         r = np.asarray(ref_values, np.float64)
         g = np.asarray(generated[name], np.float64)
-        rok, gok = np.isfinite(r), np.isfinite(g)
-        if rok.sum() < bins or not gok.any():
-            continue
-        edges = _edges(r[rok], bins)
-        binned[name] = _Binned(
-            rok,
-            gok,
-            np.searchsorted(edges, r[rok], side="right"),
-            np.searchsorted(edges, g[gok], side="right"),
-            len(edges) + 1,
-        )
-    counted = tuple(n for n in binned if n not in set(uncounted))
+        if np.isfinite(r).sum() >= bins and np.isfinite(g).any():
+            terms[name] = _terms(r, g, wr, wg, bins)
+    counted = tuple(n for n in terms if n not in set(uncounted))
     if not counted:
         msg = "no feature has enough finite values to measure an effective sample size"
         raise ValueError(msg)
-
-    terms = {n: _terms(b, wr, wg) for n, b in binned.items()}
     noise = sum(terms[n].noise for n in counted)
     error = sum(terms[n].error for n in counted)
     bias = sum(terms[n].bias for n in counted)
