@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from conftest import DEMO_SAMPLE, QUICK
 
-from evmult.amplify import amplification_study, worth_curve, worth_warning
+from evmult.amplify import amplification_study, worth_curve
 from evmult.cli import main
 from evmult.coffea import extract
+from evmult.output import worth_warning
 from evmult.pipeline import fit, load_model
 from evmult.table import split_table, write_table
 

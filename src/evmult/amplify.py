@@ -8,7 +8,7 @@ al., arXiv:2008.06545) answers two questions:
   would infinitely many be worth, and beyond which factor do more events stop adding
   any (the *largest useful factor*)? ``evmult worth`` runs it, and ``--record`` keeps
   the answer in the model file, so that ``evmult multiply`` warns when asked for far
-  more.
+  more (:func:`evmult.output.worth_warning`).
 - :func:`amplification_study`: for a channel table and several training sizes, train
   on events drawn at random and measure the worth curve against every event not drawn.
   ``evmult amplify`` runs it and writes JSON, one mplhep figure per training size and
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ import awkward as ak
 import numpy as np
 
 from evmult.channels import get_channel
-from evmult.errors import InputError
+from evmult.errors import EvmultWarning, InputError
 from evmult.features import feature_columns
 from evmult.table import as_table, event_weights, split_table, table_metadata
 from evmult.validation.amplification import (
@@ -51,20 +52,14 @@ from evmult.validation.amplification import (
 
 __all__ = [
     "FACTORS",
-    "FAR_BEYOND",
     "AmplificationStudy",
     "WorthCurve",
     "amplification_study",
     "worth_curve",
-    "worth_warning",
 ]
 
 FACTORS = (1.0, 3.0, 10.0, 30.0, 100.0)
 """Multiplication factors of a worth curve (generated events over training events)."""
-
-FAR_BEYOND = 2.0
-"""``evmult multiply`` warns when the asked factor exceeds this multiple of the
-largest useful factor the model file records."""
 
 _BINS = 10
 _CONSTANT_SPREAD = 1e-6
@@ -202,7 +197,9 @@ def worth_curve(
     ref_columns = {k: v for k, v in _columns(ref, channel, features).items() if not _constant(v)}
     uncounted = absolute_azimuths(ref_columns)
     factors = sorted(factors)
-    sample = multiply(gen, n=round(factors[-1] * n_train), seed=seed)
+    with warnings.catch_warnings():  # measuring the worth is no reason to warn about it
+        warnings.simplefilter("ignore", EvmultWarning)
+        sample = multiply(gen, n=round(factors[-1] * n_train), seed=seed)
     gen_columns = _columns(sample, channel, list(ref_columns))
     weights = event_weights(sample)
     rng = np.random.default_rng([seed, 17])
@@ -239,30 +236,6 @@ def worth_curve(
         asymptotic=last.asymptotic,
         asymptotic_saturated=last.asymptotic_saturated,
         largest_useful_factor=last.largest_useful_factor(n_train),
-    )
-
-
-def worth_warning(info: Mapping[str, Any], n: int) -> str | None:
-    """One line when ``n`` generated events are far beyond the largest useful factor
-    a model's ``info["worth"]`` records (see :data:`FAR_BEYOND`), else ``None``.
-
-    Example:
-        >>> info = {"n_train": 2_000, "worth": {"largest_useful_factor": 4.5,
-        ...         "lower_bound": False, "asymptotic_amplification": 0.6}}
-        >>> print(worth_warning(info, 200_000))
-        asked for 100× the training events, but this model's events stop adding worth beyond about 4.5×: all of them together are worth at most about 0.6× the 2,000 training events
-    """
-    worth = info.get("worth")
-    if not worth or worth.get("lower_bound"):
-        return None
-    useful = float(worth["largest_useful_factor"])
-    factor = n / info["n_train"]
-    if factor <= FAR_BEYOND * useful:
-        return None
-    return (
-        f"asked for {factor:.3g}× the training events, but this model's events stop adding "
-        f"worth beyond about {useful:.2g}×: all of them together are worth at most about "
-        f"{worth['asymptotic_amplification']:.2g}× the {info['n_train']:,} training events"
     )
 
 

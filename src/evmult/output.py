@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,6 @@ import awkward as ak
 import numpy as np
 
 from evmult._version import __version__
-from evmult.amplify import worth_warning
 from evmult.channels import Channel, get_channel
 from evmult.errors import EvmultWarning, InputError
 from evmult.readers import NANOAOD_LOOSE_ID, empty_collection
@@ -65,12 +64,14 @@ from evmult.table import atomic_path, file_sha256, json_safe, read_table, table_
 __all__ = [
     "BLOCK",
     "COMPRESSION",
+    "FAR_BEYOND",
     "Plan",
     "generate",
     "label_originals",
     "plan",
     "table_record",
     "to_branches",
+    "worth_warning",
     "write_generated",
 ]
 
@@ -145,6 +146,35 @@ class Plan:
     def blocks(self) -> list[tuple[int, int]]:
         """``(start, stop)`` of each seeded block of generated events."""
         return [(s, min(s + self.block, self.n)) for s in range(0, self.n, self.block)]
+
+
+FAR_BEYOND = 2.0
+"""``evmult multiply`` warns when the asked factor exceeds this multiple of the
+largest useful factor the model file records (``evmult worth --record``)."""
+
+
+def worth_warning(info: Mapping[str, Any], n: int) -> str | None:
+    """One line when ``n`` generated events are far beyond the largest useful factor
+    a model's ``info["worth"]`` records (see :data:`FAR_BEYOND`), else ``None``.
+
+    Example:
+        >>> info = {"n_train": 2_000, "worth": {"largest_useful_factor": 4.5,
+        ...         "lower_bound": False, "asymptotic_amplification": 0.6}}
+        >>> print(worth_warning(info, 200_000))
+        asked for 100× the training events, but this model's events stop adding worth beyond about 4.5×: all of them together are worth at most about 0.6× the 2,000 training events
+    """
+    worth = info.get("worth")
+    if not worth or worth.get("lower_bound"):
+        return None
+    useful = float(worth["largest_useful_factor"])
+    factor = n / info["n_train"]
+    if factor <= FAR_BEYOND * useful:
+        return None
+    return (
+        f"asked for {factor:.3g}× the training events, but this model's events stop adding "
+        f"worth beyond about {useful:.2g}×: all of them together are worth at most about "
+        f"{worth['asymptotic_amplification']:.2g}× the {info['n_train']:,} training events"
+    )
 
 
 def plan(
