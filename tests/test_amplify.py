@@ -155,3 +155,10 @@ def test_the_small_preset_reflects_and_keeps_the_flavour_shares(zll: ak.Array) -
     other = fit(train, preset="small", condition="nJet", seed=1, refine="off", **QUICK["flow-vae"])
     assert other.condition == "nJet"
     assert other.config.mirror
+
+
+def test_the_small_preset_asks_no_flavour_of_events_without_leptons() -> None:
+    inclusive = extract([DEMO_SAMPLE], "inclusive")[:600]  # 0, 1 or 2 leptons
+    model = fit(inclusive, preset="small", seed=1, refine="off", **QUICK["flow-vae"])
+    assert model.condition is None
+    assert model.config.mirror

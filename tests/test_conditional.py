@@ -61,6 +61,34 @@ def test_condition_is_given_not_learned(zll: ak.Array) -> None:
         enc.inverse(x, rng=np.random.default_rng(0))
 
 
+def test_a_joint_condition_labels_every_combination(zll: ak.Array) -> None:
+    enc = Encoding.fit(zll, "zll", condition="flavour+nJet")
+    assert enc.condition == "lep1_muon+nJet"
+    assert enc.condition_columns == ["lep1_muon", "nJet"]
+    muon, jets = ak.to_numpy(ak.num(zll.Muon) > 0), ak.to_numpy(zll.nJet)
+    pairs = sorted(set(zip(muon.tolist(), jets.tolist(), strict=True)))
+    assert enc.labels == [f"{'mu' if m else 'e'},nJet={j}" for m, j in pairs]
+    names = [c.name for c in enc.columns]
+    assert "lep1_muon" not in names
+    assert "nJet" not in names
+    labels = enc.label_index(zll)
+    table = np.asarray(enc.condition_values)
+    np.testing.assert_array_equal(table[labels, 0], muon)
+    np.testing.assert_array_equal(table[labels, 1], jets)
+    back = enc.inverse(enc.transform(zll), rng=np.random.default_rng(0), labels=labels)
+    assert ak.array_equal(ak.num(back.Muon), ak.num(zll.Muon))
+    assert back.nJet.tolist() == zll.nJet.tolist()
+    assert ak.array_equal(ak.num(back.Jet), ak.num(zll.Jet))
+    # the state round trips through JSON, and an unseen combination is named
+    again = Encoding.from_state(json.loads(json.dumps(enc.state())))
+    np.testing.assert_array_equal(again.label_index(zll), labels)
+    few = Encoding.fit(zll[zll.nJet == 0], "zll", condition="flavour+nJet")
+    with pytest.raises(InputError, match=r"has lep1_muon = [01], nJet = [1-9].*not trained on"):
+        few.label_index(zll)
+    with pytest.raises(InputError, match="cannot condition on 'lep1_pt'"):
+        Encoding.fit(zll, "zll", condition="flavour+lep1_pt")
+
+
 def test_bad_conditions_are_refused(zll: ak.Array) -> None:
     with pytest.raises(InputError, match="fewer than two processes"):
         Encoding.fit(zll, "zll", condition="process")

@@ -440,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--condition",
         metavar="FIELD",
         help="one model for every value of FIELD, given at generation: process, flavour, "
-        "nJet ... (yields kept per value)",
+        "nJet ..., or every combination of several (flavour+nJet); yields kept per value",
     )
     tr.add_argument(
         "--refine",

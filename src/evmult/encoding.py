@@ -133,9 +133,12 @@ class Encoding:
         particle_pdg: particle -> [|pdgId|, sign of pdgId × charge].
         processes: process labels, indexed by the ``process`` column.
         condition: the discrete column the model is conditioned on (not learned: its
-            value is given at generation), or ``None``.
-        condition_values: the values of the condition column, one per label.
-        labels: a name per condition value (process names; ``e``/``mu`` for flavour).
+            value is given at generation), several joined by ``+`` (one label per
+            combination of their values), or ``None``.
+        condition_values: the values of the condition column, one per label (for
+            several columns, a list of their values per label).
+        labels: a name per condition value (process names; ``e``/``mu`` for flavour;
+            for several columns, the columns' names joined by ``,``).
         pt_floor: object kind (``jet``, ``photon``, ``lep`` ...) -> a pT just below the
             lowest of the training sample (the selection's threshold, in effect):
             pT is learned as log(pT − floor) and pT ratios as ratios above it, so a
@@ -206,7 +209,7 @@ class Encoding:
     particle_pdg: dict[str, list[int]]
     processes: list[str]
     condition: str | None = None
-    condition_values: list[float] = dataclasses.field(default_factory=list)
+    condition_values: list[float] | list[list[float]] = dataclasses.field(default_factory=list)
     labels: list[str] = dataclasses.field(default_factory=list)
     pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
     signed_mass: bool = False
@@ -397,7 +400,9 @@ class Encoding:
                 the pT of its last object, where the channel has a summed resonance.
             condition: a discrete column to condition on instead of learning it:
                 ``process``, ``flavour`` (the leading lepton's, hence a pair's), a count
-                such as ``nJet`` or any other discrete column (see :data:`CONDITIONS`).
+                such as ``nJet`` or any other discrete column (see :data:`CONDITIONS`);
+                several joined by ``+`` (``flavour+nJet``) condition on every
+                combination of their values.
 
         Raises:
             InputError: for an empty table, non-finite values, a lepton count that
@@ -443,7 +448,7 @@ class Encoding:
             enc._fit_condition(condition, raw)
         features = enc._features(raw, table)
         for name, values in features.items():
-            if name == enc.condition:
+            if name in enc.condition_columns:
                 continue
             expected = _presence(enc._owner(name), raw)
             if enc._pair_mode and name in ("lep1_logpt", enc.resonance):
@@ -521,31 +526,52 @@ class Encoding:
     def _eta_scale(self, prefix: str) -> float | None:
         return self.eta_bound.get(_kind(prefix))
 
-    def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
-        """Choose the condition column and its labels (see :meth:`fit`)."""
-        column = CONDITIONS.get(condition, condition)
-        allowed = sorted({*CONDITIONS, *(k for k in raw if _is_discrete(k))})
-        if column not in raw or not _is_discrete(column):
-            why = (
-                "the table has fewer than two processes"
-                if column == "process"
-                else f"channel {self.channel} has no such discrete column"
-            )
-            msg = f"cannot condition on {condition!r}: {why}; choose one of {', '.join(allowed)}"
-            raise InputError(msg)
-        values = raw[column]
-        if not np.all(np.isfinite(values)):
-            bad = int(np.argmax(~np.isfinite(values)))
-            msg = f"cannot condition on {condition!r}: event {bad} has no {column}"
-            raise InputError(msg)
-        self.condition = column
-        self.condition_values = [float(v) for v in np.unique(values)]
+    @property
+    def condition_columns(self) -> list[str]:
+        """The raw columns of the condition (several for a joint one), or none."""
+        return self.condition.split("+") if self.condition else []
+
+    def _condition_table(self) -> np.ndarray:
+        """The condition's values: one row per label, one column per condition column."""
+        return np.asarray(self.condition_values, dtype=np.float64).reshape(
+            len(self.condition_values), -1
+        )
+
+    def _label_name(self, column: str, value: float) -> str:
         if column == "process":
-            self.labels = [self.processes[int(v)] for v in self.condition_values]
-        elif column.endswith("_muon"):
-            self.labels = ["mu" if v else "e" for v in self.condition_values]
-        else:
-            self.labels = [f"{column}={v:g}" for v in self.condition_values]
+            return self.processes[int(value)]
+        if column.endswith("_muon"):
+            return "mu" if value else "e"
+        return f"{column}={value:g}"
+
+    def _fit_condition(self, condition: str, raw: dict[str, np.ndarray]) -> None:
+        """Choose the condition column(s) and the labels (see :meth:`fit`)."""
+        columns = []
+        for part in condition.split("+"):
+            column = CONDITIONS.get(part, part)
+            allowed = sorted({*CONDITIONS, *(k for k in raw if _is_discrete(k))})
+            if column not in raw or not _is_discrete(column):
+                why = (
+                    "the table has fewer than two processes"
+                    if column == "process"
+                    else f"channel {self.channel} has no such discrete column"
+                )
+                msg = f"cannot condition on {part!r}: {why}; choose one of {', '.join(allowed)}"
+                raise InputError(msg)
+            if not np.all(np.isfinite(raw[column])):
+                bad = int(np.argmax(~np.isfinite(raw[column])))
+                msg = f"cannot condition on {part!r}: event {bad} has no {column}"
+                raise InputError(msg)
+            columns.append(column)
+        rows = np.unique(np.column_stack([raw[c] for c in columns]), axis=0)
+        self.condition = "+".join(columns)
+        self.condition_values = (
+            [float(v) for v in rows[:, 0]] if len(columns) == 1 else rows.tolist()
+        )
+        self.labels = [
+            ",".join(self._label_name(c, v) for c, v in zip(columns, row, strict=True))
+            for row in rows
+        ]
 
     def label_index(self, table: ak.Array) -> np.ndarray:
         """Each event's label, as an index into :attr:`labels`.
@@ -557,14 +583,19 @@ class Encoding:
             msg = "this encoding has no condition"
             raise InputError(msg)
         raw = self._raw(table, self._channel, self.processes)
-        known = np.asarray(self.condition_values)
-        index = np.clip(np.searchsorted(known, raw[self.condition]), 0, len(known) - 1)
-        unseen = known[index] != raw[self.condition]
-        if unseen.any():
-            bad = int(np.argmax(unseen))
+        values = np.column_stack([raw[c] for c in self.condition_columns])
+        known = {tuple(row): i for i, row in enumerate(self._condition_table().tolist())}
+        rows, inverse = np.unique(values, axis=0, return_inverse=True)
+        index_of_row = np.array([known.get(tuple(row), -1) for row in rows.tolist()], dtype=int)
+        index = index_of_row[inverse.reshape(-1)] if len(values) else np.zeros(0, dtype=int)
+        if (index < 0).any():
+            bad = int(np.argmax(index < 0))
+            shown = ", ".join(
+                f"{c} = {values[bad, j]:g}" for j, c in enumerate(self.condition_columns)
+            )
             msg = (
-                f"event {bad} has {self.condition} = {raw[self.condition][bad]:g}, a label the "
-                f"model was not trained on (it knows {', '.join(self.labels)})"
+                f"event {bad} has {shown}, a label the model was not trained on (it knows "
+                f"{', '.join(self.labels)})"
             )
             raise InputError(msg)
         return index
@@ -681,7 +712,7 @@ class Encoding:
         for i in range(2, self._channel.n_leptons + 1):
             for bit, relative, same in _RELATIVE_BITS:
                 name = f"lep{i}_{bit}"
-                if name not in out or name == self.condition:
+                if name not in out or name in self.condition_columns:
                     continue
                 mine, first = out.pop(name), out[f"lep1_{bit}"]
                 with np.errstate(invalid="ignore"):
@@ -765,7 +796,9 @@ class Encoding:
             if labels is None or len(labels) != n:
                 msg = f"a model conditioned on {self.condition} needs a label per event"
                 raise ValueError(msg)
-            v[self.condition] = np.asarray(self.condition_values)[np.asarray(labels, int)]
+            values = self._condition_table()[np.asarray(labels, int)]
+            for j, column in enumerate(self.condition_columns):
+                v[column] = values[:, j]
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
         for i in range(2, ch.n_leptons + 1):
@@ -1210,8 +1243,11 @@ def _alias(
     if not _is_discrete(name) or not np.isin(values, (0.0, 1.0)).all():
         return None
     sources = [c.name for c in enc.columns if c.kind == "discrete" and c.low == 0 and c.high == 1]
-    if enc.condition is not None and set(enc.condition_values) <= {0.0, 1.0}:
-        sources.append(enc.condition)
+    if enc.condition is not None:
+        table = enc._condition_table()
+        sources += [
+            c for j, c in enumerate(enc.condition_columns) if np.isin(table[:, j], (0, 1)).all()
+        ]
     for source in sources:
         if np.array_equal(values, features[source]):
             return [source, False]

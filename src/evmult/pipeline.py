@@ -15,7 +15,7 @@ from typing import Any
 
 import awkward as ak
 
-from evmult.channels import CHANNELS
+from evmult.channels import CHANNELS, Channel
 from evmult.errors import InputError
 from evmult.models import DEFAULT_MODEL, MODELS, Generator
 from evmult.table import as_table, file_sha256, table_metadata
@@ -42,7 +42,7 @@ DarkMachines file): training on random reflections of the events (``mirror``), w
 keep it from overfitting, for up to four times the epochs, stopping after 40 without
 a better validation loss. ``small`` is for a few thousand training events, where what
 the generated events are worth matters most (:mod:`evmult.amplify`): reflections, and,
-where the channel has leptons and no other condition is asked for, the leading
+where no other condition is asked for and every event has a lepton, the leading
 lepton's flavour as a condition (so the e/μ shares are the training sample's exactly,
 where a learned flavour bit misses them by a few per cent)."""
 
@@ -129,8 +129,8 @@ def fit(
     data = as_table(table)
     preset_condition = settings.pop("condition", None)
     channel = CHANNELS.get(table_metadata(data).get("channel", ""))
-    if condition is None and channel is not None and channel.n_leptons:
-        condition = preset_condition
+    if condition is None and preset_condition is not None and channel is not None:
+        condition = _conditions_of(preset_condition, channel)
     family = MODELS[model]
     refining = {
         k.removeprefix("refine."): v for k, v in settings.items() if k.startswith("refine.")
@@ -147,6 +147,18 @@ def fit(
         path = Path(table).resolve()
         gen.info["training_table"] = {"path": str(path), "sha256": file_sha256(path)}
     return gen
+
+
+def _conditions_of(spec: str, channel: Channel) -> str | None:
+    """The parts of a preset's ``a+b`` condition that every event of ``channel`` has:
+    ``flavour`` where each event has a leading lepton, an event field such as ``nJet``."""
+    every_event_has_a_lepton = channel.n_leptons > 0 and not channel.variable_leptons
+    parts = [
+        part
+        for part in spec.split("+")
+        if (part == "flavour" and every_event_has_a_lepton) or part in channel.event_fields
+    ]
+    return "+".join(parts) or None
 
 
 def load_model(path: str | Path) -> Generator:
