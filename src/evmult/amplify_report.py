@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evmult.table import atomic_directory, json_safe
+from evmult.validation.report import PAGE_STYLE
 
 if TYPE_CHECKING:
     from evmult.amplify import AmplificationStudy, WorthCurve
@@ -166,10 +167,8 @@ def _html(study: AmplificationStudy, figures: Sequence[str]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>evmult amplification: {esc(study.channel)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}
-table{{border-collapse:collapse;margin-bottom:1em}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}
-td.low{{background:#fdd}} figure{{display:inline-block;margin:4px}} img{{width:560px}}</style>
+<style>{PAGE_STYLE}
+td.low{{background:#fdd}} img{{width:560px}}</style>
 </head><body><h1>What generated <code>{esc(study.channel)}</code> events are worth</h1>
 <p>{esc(study.setup["model"])} trained on random draws of the table; every event not drawn
 is the reference. Amplification = effective real events / training events, in

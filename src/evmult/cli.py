@@ -345,6 +345,18 @@ def _parse_model_setting(text: str) -> tuple[str, str, str]:
     return model, key, value
 
 
+def _worth_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a measure of worth, shared by ``amplify`` and ``worth``."""
+    parser.add_argument(
+        "--factors",
+        type=_numbers,
+        default=[1, 3, 10, 30, 100],
+        help="generated / training (1,3,10,30,100)",
+    )
+    parser.add_argument("--bins", type=int, default=10, help="equal-probability bins per feature")
+    parser.add_argument("--features", help="comma-separated feature columns (default: all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evmult`` command."""
     from evmult.coffea import EXECUTORS
@@ -557,12 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[1_000, 3_000, 10_000],
         help="training sizes (1000,3000,10000)",
     )
-    am.add_argument(
-        "--factors",
-        type=_numbers,
-        default=[1, 3, 10, 30, 100],
-        help="generated / training (1,3,10,30,100)",
-    )
+    _worth_options(am)
     am.add_argument("--model", default="flow-vae", help="model family (default flow-vae)")
     am.add_argument(
         "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
@@ -577,8 +584,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model setting, e.g. train.epochs=50 (repeatable)",
     )
     am.add_argument("--repeats", type=int, default=1, help="random draws per size (their spread)")
-    am.add_argument("--bins", type=int, default=10, help="equal-probability bins per feature")
-    am.add_argument("--features", help="comma-separated feature columns (default: all)")
     am.add_argument("--seed", type=int, default=0, help="seed of the first draw")
     am.add_argument("--quiet", action="store_true", help="no progress lines")
     am.add_argument("--force", action="store_true", help="replace the output directory")
@@ -594,14 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     wo.add_argument("model", help="model file from `evmult train`")
     wo.add_argument("--reference", required=True, help="real events the model never saw")
     wo.add_argument("--train", help="the model's training events (their own worth, for comparison)")
-    wo.add_argument(
-        "--factors",
-        type=_numbers,
-        default=[1, 3, 10, 30, 100],
-        help="generated / training (1,3,10,30,100)",
-    )
-    wo.add_argument("--bins", type=int, default=10, help="equal-probability bins per feature")
-    wo.add_argument("--features", help="comma-separated feature columns (default: all)")
+    _worth_options(wo)
     wo.add_argument("--seed", type=int, default=0, help="generation seed")
     wo.add_argument("-o", "--output", help="directory for worth.json and worth.png")
     wo.add_argument("--record", action="store_true", help="keep the result in the model file")

@@ -53,6 +53,7 @@ __all__ = [
     "FLAG_FACTOR",
     "FLOOR_REPEATS",
     "NOVELTY_MIN",
+    "PAGE_STYLE",
     "ValidationReport",
     "validate",
 ]
@@ -68,6 +69,14 @@ FALSE_FLAG_RATE = 0.05
 
 FLOOR_REPEATS = 20
 """Random real-vs-real splits whose mean and spread give each per-feature floor."""
+
+PAGE_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1400px}\n"
+    "table{border-collapse:collapse;margin-bottom:1em}\n"
+    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}\n"
+    "figure{display:inline-block;margin:4px}"
+)
+"""The style every evmult HTML page shares (reports, studies)."""
 
 _MIN_EVENTS = 50
 _PEAK_SIGMAS = 3.0
@@ -863,11 +872,8 @@ def _html(report: ValidationReport) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>evmult validation: {esc(report.channel)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}
-table{{border-collapse:collapse;margin-bottom:1em}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}
-td:first-child{{text-align:left}} tr.flag td{{background:#fdd}}
-figure{{display:inline-block;margin:4px}} img{{width:380px}}</style></head>
+<style>{PAGE_STYLE}
+td:first-child{{text-align:left}} tr.flag td{{background:#fdd}} img{{width:380px}}</style></head>
 <body><h1>Validation of generated <code>{esc(report.channel)}</code> events</h1>
 <p>evmult {esc(__version__)}. A metric is flagged when it exceeds {FLAG_FACTOR:g}× its
 real-vs-real floor (the value two independent real samples of the same sizes give; for
