@@ -1,0 +1,67 @@
+"""Does multiplying the signal make a classifier better? Printed numbers on shared samples.
+
+Runs :func:`evmult.classify.classifier_study`: a fixed test share of signal and
+background events, real signal training sets of increasing size (the learning curve),
+the smallest one multiplied by the default generator (and copied, the baseline), each
+classifier trained on each and scored on the test events.
+
+Usage:
+    python benchmarks/bench_classifiers.py                       # DarkMachines: WZ vs tt̄ + Z+jets
+    python benchmarks/bench_classifiers.py --classifiers bdt,rf,nn --factors 10
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from evmult.classify import classifier_study
+from evmult.coffea import extract
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def darkmachines(shared: Path, signal: str) -> tuple[ak.Array, ak.Array]:
+    """The DarkMachines mixture in the ``inclusive`` channel, split by process."""
+    table = extract([shared / "csv" / "darkmachines_mix.csv"], "inclusive")
+    is_signal = np.asarray(ak.to_list(table.process)) == signal
+    return table[is_signal], table[~is_signal]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signal", default="wz", help="the DarkMachines process taken as signal")
+    parser.add_argument("--sizes", default="1000,2000,4000,7000")
+    parser.add_argument("--factors", default="10")
+    parser.add_argument("--classifiers", default="bdt,rf,nn")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--output", type=Path, help="write classifiers.json and summary.txt")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+
+    signal, background = darkmachines(args.shared, args.signal)
+    print(
+        f"{args.signal}: {len(signal):,} signal, {len(background):,} background events", flush=True
+    )
+    study = classifier_study(
+        signal,
+        background,
+        sizes=[int(s) for s in args.sizes.split(",")],
+        factors=[float(f) for f in args.factors.split(",")],
+        classifiers=args.classifiers.split(","),
+        settings=dict(s.split("=", 1) for s in args.set),
+        seed=args.seed,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(study.text)
+    if args.output:
+        study.write(args.output, force=True)
+        print(f"-> {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""Does multiplying the signal make a classifier better? Real against real + generated.
+
+:func:`classifier_study` answers it for any pair of event tables of one channel, at a
+fixed budget of real signal events (``evmult classify`` runs it):
+
+1. A share of the signal and of the background events (``test_fraction``) is the test
+   set: neither the generator nor any classifier trains on it.
+2. The real signal training sets are nested random draws of the other signal events,
+   one per size: the learning curve. The smallest is the real budget. Every other
+   background event trains every classifier.
+3. The generator learns the budget's signal events and makes ``factor`` × as many.
+   Real and generated signal events then share the real training yield (each weighs
+   yield / (n_real + n_generated)): they add shape information, not luminosity.
+   Copies of the budget's events, as many, are the trivial baseline.
+4. Each classifier (:mod:`evmult.classifiers`) trains on each training set and is
+   scored on the test set: ROC AUC, background rejection 1/ε_B at ε_S = 50 % and 80 %,
+   and accuracy, F1 and Cohen's κ at a score of 0.5 with the classes weighted equally,
+   each with its spread over Poisson resamples of the test events.
+5. **Equivalent real events**: where the real-only learning curve reaches the
+   augmented training's AUC (interpolated in log n); a bound where it lies outside the
+   curve.
+
+Example:
+    >>> from evmult.classify import classifier_study
+    >>> study = classifier_study("wz.parquet", "bkg.parquet", sizes=[1_000, 4_000])  # doctest: +SKIP
+    >>> print(study.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from evmult.channels import get_channel
+from evmult.classifiers import make
+from evmult.classifiers.base import balanced_weights
+from evmult.errors import InputError
+from evmult.features import feature_columns
+from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
+
+__all__ = [
+    "METRICS",
+    "ClassifierStudy",
+    "augmented_weights",
+    "classifier_study",
+    "equivalent_events",
+    "metrics_of",
+]
+
+METRICS = ("auc", "rejection_50", "rejection_80", "accuracy", "f1", "kappa")
+"""The test-set figures of every training, in the order the summary prints them."""
+
+_BOOTSTRAP = 50
+
+
+def _rejection(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficiency: float) -> float:
+    """1/ε_B at the score that keeps ``efficiency`` of the (weighted) signal."""
+    sig, bkg = y == 1, y == 0
+    order = np.argsort(-s[sig])
+    kept = np.cumsum(w[sig][order]) / w[sig].sum()
+    cut = s[sig][order][min(int(np.searchsorted(kept, efficiency)), sig.sum() - 1)]
+    eff_b = w[bkg][s[bkg] >= cut].sum() / w[bkg].sum()
+    return 1.0 / max(eff_b, 0.5 / bkg.sum())  # no background left: bounded by its count
+
+
+def _figures(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
+
+    decided = (s >= 0.5).astype(int)
+    balanced = balanced_weights(y, w)
+    return {
+        "auc": float(roc_auc_score(y, s, sample_weight=w)),
+        "rejection_50": _rejection(y, s, w, 0.5),
+        "rejection_80": _rejection(y, s, w, 0.8),
+        "accuracy": float(accuracy_score(y, decided, sample_weight=balanced)),
+        "f1": float(f1_score(y, decided, sample_weight=balanced)),
+        "kappa": float(cohen_kappa_score(y, decided, sample_weight=balanced)),
+    }
+
+
+def _resampled(
+    y: np.ndarray, scores: np.ndarray, weights: np.ndarray, bootstrap: int, seed: int
+) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The figures and their values on ``bootstrap`` Poisson resamples of the test
+    events; the same ``seed`` draws the same resamples, so two trainings scored on one
+    test set are compared resample by resample."""
+    rng = np.random.default_rng(seed)
+    draws = [_figures(y, scores, weights * rng.poisson(1.0, len(y))) for _ in range(bootstrap)]
+    return _figures(y, scores, weights), draws
+
+
+def _spread(draws: Sequence[float]) -> float:
+    return float(np.std(draws, ddof=1)) if len(draws) > 1 else math.nan
+
+
+def metrics_of(
+    y: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    *,
+    bootstrap: int = _BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Every figure of :data:`METRICS` on a test set, with its spread over ``bootstrap``
+    Poisson resamples of the test events.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.r_[np.zeros(5000), np.ones(5000)]
+        >>> s = np.r_[rng.normal(0, 1, 5000), rng.normal(1, 1, 5000)]
+        >>> m = metrics_of(y, 1 / (1 + np.exp(-s)), np.ones(10_000))
+        >>> abs(m["auc"]["value"] - 0.760) < 3 * m["auc"]["std"]  # Φ(1/√2), one σ apart
+        True
+    """
+    value, draws = _resampled(y, scores, weights, bootstrap, seed)
+    return {k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()}
+
+
+def augmented_weights(real_weights: np.ndarray, n_more: int) -> np.ndarray:
+    """Weights of real events followed by ``n_more`` generated (or copied) ones that
+    share the real events' total: each weighs yield / (n_real + n_more).
+
+    Example:
+        >>> augmented_weights(np.full(4, 0.5), 6).tolist() == [0.2] * 10
+        True
+    """
+    n = len(real_weights) + n_more
+    return np.full(n, float(np.sum(real_weights)) / n)
+
+
+def equivalent_events(sizes: Sequence[int], aucs: Sequence[float], auc: float) -> tuple[float, str]:
+    """Where a learning curve (AUC at each real size) reaches ``auc``, interpolated in
+    log n: ``(events, "")``, or ``(smallest size, "<")`` below the curve and
+    ``(largest size, ">")`` above it.
+
+    Example:
+        >>> n, bound = equivalent_events([1_000, 4_000], [0.80, 0.84], 0.82)
+        >>> round(n), bound  # halfway in AUC: halfway in log n
+        (2000, '')
+    """
+    if auc <= aucs[0]:
+        return float(sizes[0]), "<"
+    for (n0, a0), (n1, a1) in itertools.pairwise(zip(sizes, aucs, strict=True)):
+        if auc == a1:
+            return float(n1), ""
+        if a0 < auc < a1:
+            frac = (auc - a0) / (a1 - a0)
+            return float(math.exp(math.log(n0) + frac * (math.log(n1) - math.log(n0)))), ""
+    return float(sizes[-1]), ">"
+
+
+@dataclasses.dataclass
+class ClassifierStudy:
+    """The trainings and their test-set figures.
+
+    Attributes:
+        channel: the tables' channel.
+        setup: sizes, factors, classifiers, model and settings, test sizes, features,
+            seed, sources.
+        rows: one dict per (classifier, training): ``classifier``, ``training``
+            (``real``, ``real+generated`` or ``real+copies``), ``n_real`` signal events,
+            ``factor``, ``metrics`` (figure -> ``value``, ``std``) and, for the
+            multiplied trainings, ``equivalent`` real signal events with ``bound`` and
+            the ``gain`` over the real-only training of the same real events (figure ->
+            ``value``, and ``std`` over the same resamples of the test events).
+    """
+
+    channel: str
+    setup: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        """A line per training and, per augmented one, whether it helped."""
+        setup = self.setup
+        lines = [
+            (
+                f"{self.channel}: {setup['n_test_signal']:,} signal and "
+                f"{setup['n_test_background']:,} background test events"
+            )
+        ]
+        for row in self.rows:
+            m = row["metrics"]
+            what = row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
+            line = (
+                f"  {row['classifier']:4s} {what:22s} {row['n_real']:>7,} real: AUC "
+                f"{m['auc']['value']:.4f} ± {m['auc']['std']:.4f}, 1/εB(50%) "
+                f"{m['rejection_50']['value']:.1f} ± {m['rejection_50']['std']:.1f}"
+            )
+            if "equivalent" in row:
+                bound = {"<": "≤ ", ">": "> "}.get(row["bound"], "")
+                line += f"; worth {bound}{row['equivalent']:,.0f} real signal events"
+                line += f" ({_verdict(row)})"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
+        """Write ``classifiers.json`` and ``summary.txt`` (atomically)."""
+        with atomic_directory(outdir, force=force) as tmp:
+            (tmp / "classifiers.json").write_text(
+                json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
+            )
+            (tmp / "summary.txt").write_text(self.text + "\n")
+        return Path(outdir)
+
+
+def _verdict(row: Mapping[str, Any]) -> str:
+    """A gain (or a loss) only where it leaves twice its spread, the two trainings
+    compared on the same resamples of the test events."""
+    words = []
+    for key, name in (("auc", "AUC"), ("rejection_50", "rejection at 50 %")):
+        gain = row["gain"][key]
+        if gain["value"] > 2 * gain["std"]:
+            words.append(f"{name} better by {gain['value']:.3g} ± {gain['std']:.2g}")
+        elif gain["value"] < -2 * gain["std"]:
+            words.append(f"{name} worse by {-gain['value']:.3g} ± {gain['std']:.2g}")
+        else:
+            words.append(f"{name} no change beyond the spread")
+    return ", ".join(words)
+
+
+def _matrix(table: ak.Array, channel: str, features: Sequence[str] | None) -> np.ndarray:
+    columns = feature_columns(table, get_channel(channel))
+    names = list(columns) if features is None else list(features)
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        msg = f"unknown feature(s) {unknown} for channel {channel}; known: {list(columns)}"
+        raise InputError(msg)
+    return np.column_stack([columns[n] for n in names])
+
+
+def classifier_study(
+    signal: ak.Array | str | Path,
+    background: ak.Array | str | Path,
+    *,
+    sizes: Sequence[int] = (1_000, 2_000, 4_000, 10_000),
+    factors: Sequence[float] = (10.0,),
+    classifiers: Sequence[str] = ("bdt",),
+    model: str = "flow-vae",
+    settings: Mapping[str, Any] | None = None,
+    test_fraction: float = 0.3,
+    features: Sequence[str] | None = None,
+    bootstrap: int = _BOOTSTRAP,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ClassifierStudy:
+    """Train classifiers on real and on real + generated signal events; see the module
+    docstring.
+
+    Args:
+        signal: the signal event table (or its path).
+        background: the background event table, of the same channel.
+        sizes: real signal training sizes (the learning curve); the smallest is the
+            budget the generator learns from.
+        factors: generated events per budget event.
+        classifiers: names of :data:`evmult.classifiers.CLASSIFIERS`.
+        model: the generator's family; ``settings`` as for :func:`evmult.fit`.
+        test_fraction: the share of signal and background events held out for testing.
+        features: feature columns (default: every feature of the channel).
+        bootstrap: Poisson resamples of the test set for the spreads.
+        seed: seed of the splits, the generator and the classifiers.
+        progress: called with one line per step (e.g. ``print``).
+
+    Returns:
+        The :class:`ClassifierStudy`.
+
+    Raises:
+        InputError: for tables of different channels, or sizes beyond the signal
+            events left after the test split.
+    """
+    from evmult.pipeline import fit, multiply
+
+    say = progress or (lambda _line: None)
+    sig, bkg = (
+        as_table(signal, "signal event table"),
+        as_table(background, "background event table"),
+    )
+    channel = table_metadata(sig).get("channel")
+    if channel != table_metadata(bkg).get("channel"):
+        msg = f"signal ({channel!r}) and background ({table_metadata(bkg).get('channel')!r}) are of different channels"
+        raise InputError(msg)
+    rng = np.random.default_rng(seed)
+    sig_perm, bkg_perm = rng.permutation(len(sig)), rng.permutation(len(bkg))
+    n_test_s, n_test_b = round(test_fraction * len(sig)), round(test_fraction * len(bkg))
+    pool = sig[np.sort(sig_perm[n_test_s:])]
+    sizes = sorted(int(s) for s in sizes)
+    if not sizes or sizes[-1] > len(pool) or sizes[0] < 2:
+        msg = f"signal sizes {sizes} must lie in 2 … {len(pool):,}, the signal events left after the test split"
+        raise InputError(msg)
+    test = ak.concatenate([sig[np.sort(sig_perm[:n_test_s])], bkg[np.sort(bkg_perm[:n_test_b])]])
+    y_test = np.r_[np.ones(n_test_s), np.zeros(n_test_b)]
+    x_test, w_test = _matrix(test, channel, features), event_weights(test)
+    b_train = bkg[np.sort(bkg_perm[n_test_b:])]
+    x_bkg, w_bkg = _matrix(b_train, channel, features), event_weights(b_train)
+    order = np.random.default_rng([seed, 1]).permutation(len(pool))
+    budget = pool[np.sort(order[: sizes[0]])]
+    say(f"training {model} on {sizes[0]:,} signal events")
+    generator = fit(budget, model=model, seed=seed, **dict(settings or {}))
+    extra = {}
+    for factor in sorted(factors):
+        generated = multiply(generator, n=round(factor * sizes[0]), seed=seed + 1)
+        extra[("real+generated", factor)] = generated
+        extra[("real+copies", factor)] = budget[np.arange(round(factor * sizes[0])) % sizes[0]]
+    trainings = [("real", 0.0, pool[np.sort(order[:n])], None) for n in sizes]
+    trainings += [(kind, f, budget, more) for (kind, f), more in extra.items()]
+    rows = []
+    for name in classifiers:
+        resamples: dict[tuple[str, float, int], list[dict[str, float]]] = {}
+        for kind, factor, real, more in trainings:
+            x_sig, w_sig = _matrix(real, channel, features), event_weights(real)
+            if more is not None:  # share the real yield: shapes, not luminosity
+                x_sig = np.vstack([x_sig, _matrix(more, channel, features)])
+                w_sig = augmented_weights(w_sig, len(more))
+            x = np.vstack([x_sig, x_bkg])
+            y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
+            clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
+            value, draws = _resampled(y_test, clf.score(x_test), w_test, bootstrap, seed)
+            metrics = {
+                k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()
+            }
+            resamples[(kind, factor, len(real))] = draws
+            rows.append(
+                {
+                    "classifier": name,
+                    "training": kind,
+                    "n_real": len(real),
+                    "factor": factor,
+                    "n_generated": 0 if more is None else len(more),
+                    "metrics": metrics,
+                }
+            )
+            say(f"{name} {kind} {len(real):,} real ×{factor:g}: AUC {metrics['auc']['value']:.4f}")
+        curve = [r for r in rows if r["classifier"] == name and r["training"] == "real"]
+        for row in rows:
+            if row["classifier"] == name and row["training"] != "real":
+                row["equivalent"], row["bound"] = equivalent_events(
+                    [r["n_real"] for r in curve],
+                    [r["metrics"]["auc"]["value"] for r in curve],
+                    row["metrics"]["auc"]["value"],
+                )
+                own = resamples[(row["training"], row["factor"], row["n_real"])]
+                base = resamples[("real", 0.0, row["n_real"])]
+                real_row = next(r for r in curve if r["n_real"] == row["n_real"])
+                row["gain"] = {
+                    k: {
+                        "value": row["metrics"][k]["value"] - real_row["metrics"][k]["value"],
+                        "std": _spread([a[k] - b[k] for a, b in zip(own, base, strict=True)]),
+                    }
+                    for k in METRICS
+                }
+    setup = {
+        "sizes": sizes,
+        "factors": sorted(float(f) for f in factors),
+        "classifiers": list(classifiers),
+        "model": model,
+        "settings": dict(settings or {}),
+        "n_test_signal": n_test_s,
+        "n_test_background": n_test_b,
+        "n_train_background": len(b_train),
+        "features": list(features) if features else None,
+        "seed": seed,
+        "sources": {
+            "signal": table_metadata(sig).get("sources", []),
+            "background": table_metadata(bkg).get("sources", []),
+        },
+    }
+    return ClassifierStudy(channel, setup, rows)

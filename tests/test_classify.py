@@ -1,0 +1,165 @@
+"""Classifiers and the classifier study on samples with known answers (small sizes)."""
+
+from __future__ import annotations
+
+import math
+
+import awkward as ak
+import numpy as np
+import pytest
+from conftest import DEMO_SAMPLE, QUICK
+from scipy import stats
+
+from evmult.classifiers import CLASSIFIERS, make
+from evmult.classify import augmented_weights, classifier_study, equivalent_events, metrics_of
+from evmult.coffea import extract
+from evmult.errors import InputError
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_separable_gaussians_reach_the_analytic_auc(name: str) -> None:
+    # two unit Gaussians one σ apart in each of two dimensions: AUC = Φ(√2 / √2) = Φ(1)
+    rng = np.random.default_rng(3)
+    n = 6_000
+    x = np.r_[rng.normal(0, 1, (n, 2)), rng.normal(1, 1, (n, 2))]
+    y = np.r_[np.zeros(n), np.ones(n)]
+    x[rng.random(2 * n) < 0.1, 1] = np.nan  # absent objects are handled
+    clf = make(name, seed=1).fit(x, y, np.ones(2 * n))
+    xt = np.r_[rng.normal(0, 1, (n, 2)), rng.normal(1, 1, (n, 2))]
+    m = metrics_of(y, clf.score(xt), np.ones(2 * n), bootstrap=20)
+    assert m["auc"]["value"] == pytest.approx(stats.norm.cdf(1.0), abs=0.015)
+    assert 0.001 < m["auc"]["std"] < 0.01
+    # at the score 0.5 with balanced classes the accuracy is Φ(√2 / 2)
+    assert m["accuracy"]["value"] == pytest.approx(stats.norm.cdf(math.sqrt(2) / 2), abs=0.02)
+    # a fixed seed gives the same classifier
+    again = make(name, seed=1).fit(x, y, np.ones(2 * n))
+    np.testing.assert_allclose(again.score(xt[:100]), clf.score(xt[:100]))
+
+
+def test_rejection_and_kappa_of_a_known_score() -> None:
+    y = np.r_[np.zeros(1_000), np.ones(1_000)]
+    # background scores uniform, signal scores all above every background's: ε_B = 0
+    scores = np.r_[np.linspace(0.0, 0.49, 1_000), np.linspace(0.5, 1.0, 1_000)]
+    m = metrics_of(y, scores, np.ones(2_000), bootstrap=0)
+    assert m["auc"]["value"] == 1.0
+    assert m["rejection_50"]["value"] == 2_000  # bounded by half a background event
+    assert m["kappa"]["value"] == 1.0
+    assert m["f1"]["value"] == 1.0
+    # the signal's upper half passes the score 0.75: 1/4 of the background passes 0.7
+    mixed = np.r_[np.linspace(0.0, 1.0, 1_000), np.linspace(0.0, 1.0, 1_000)]
+    m = metrics_of(y, mixed, np.ones(2_000), bootstrap=0)
+    assert m["rejection_50"]["value"] == pytest.approx(2.0, rel=0.01)
+    assert m["auc"]["value"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_generated_events_share_the_real_yield() -> None:
+    w = augmented_weights(np.array([1.0, 2.0, 3.0]), 9)
+    assert len(w) == 12
+    assert w.sum() == pytest.approx(6.0)
+    assert np.ptp(w) == 0
+
+
+def test_equivalent_events_on_a_learning_curve() -> None:
+    sizes, aucs = [1_000, 2_000, 8_000], [0.80, 0.82, 0.85]
+    assert equivalent_events(sizes, aucs, 0.82) == (2_000.0, "")
+    n, bound = equivalent_events(sizes, aucs, 0.835)
+    assert bound == ""
+    assert n == pytest.approx(4_000, rel=1e-6)  # halfway in log n between 2,000 and 8,000
+    assert equivalent_events(sizes, aucs, 0.79) == (1_000.0, "<")
+    assert equivalent_events(sizes, aucs, 0.90) == (8_000.0, ">")
+
+
+@pytest.fixture(scope="module")
+def zll_by_jets() -> tuple[ak.Array, ak.Array]:
+    """Events with jets (signal) against events without (background), to be told
+    apart by the leptons and MET alone."""
+    table = extract([DEMO_SAMPLE], "zll")
+    jets = ak.to_numpy(table.nJet) > 0
+    return table[jets], table[~jets]
+
+
+FEATURES = ["lep1_pt", "lep1_eta", "lep2_pt", "lep2_eta", "MET_pt", "mll"]
+
+
+def test_copies_add_nothing_and_the_study_reports_every_training(
+    zll_by_jets: tuple[ak.Array, ak.Array],
+) -> None:
+    signal, background = zll_by_jets
+    study = classifier_study(
+        signal,
+        background,
+        sizes=[300, 900],
+        factors=[4],
+        classifiers=["bdt"],
+        settings={"refine": "off", **QUICK["flow-vae"]},
+        features=FEATURES,
+        bootstrap=20,
+        seed=2,
+    )
+    kinds = [(r["training"], r["n_real"], r["factor"]) for r in study.rows]
+    assert kinds == [
+        ("real", 300, 0.0),
+        ("real", 900, 0.0),
+        ("real+generated", 300, 4.0),
+        ("real+copies", 300, 4.0),
+    ]
+    real, _, generated, copies = study.rows
+    assert generated["n_generated"] == copies["n_generated"] == 1_200
+    # copies carry the information of the real events, no more
+    gain = copies["gain"]["auc"]
+    assert gain["value"] < 2 * gain["std"] + 0.005
+    # the paired spread is that of a difference on the same test events: smaller than
+    # the two trainings' spreads combined as if independent
+    a, b = copies["metrics"]["auc"], real["metrics"]["auc"]
+    assert gain["std"] < math.hypot(a["std"], b["std"])
+    assert study.rows[1]["metrics"]["auc"]["value"] > real["metrics"]["auc"]["value"]
+    for row in (generated, copies):
+        assert row["bound"] in ("", "<", ">")
+        assert 300 <= row["equivalent"] <= 900
+    assert study.setup["n_test_signal"] == round(0.3 * len(signal))
+    assert "real+copies ×4" in study.text
+    assert "no change beyond the spread" in study.text or "better" in study.text
+
+
+def test_study_errors(zll_by_jets: tuple[ak.Array, ak.Array]) -> None:
+    signal, background = zll_by_jets
+    with pytest.raises(InputError, match="must lie in 2"):
+        classifier_study(signal, background, sizes=[10**6])
+    with pytest.raises(InputError, match="unknown classifier"):
+        make("svm")
+    other = ak.Array(background, attrs={"evmult": {"channel": "wz"}})
+    with pytest.raises(InputError, match="different channels"):
+        classifier_study(signal, other, sizes=[100])
+
+
+def test_classify_command(
+    zll_by_jets: tuple[ak.Array, ak.Array], tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from evmult.cli import main
+    from evmult.table import write_table
+
+    signal, background = zll_by_jets
+    paths = [
+        write_table(t, tmp_path / f"{n}.parquet") for n, t in (("s", signal), ("b", background))
+    ]
+    quick = [f"--set={k}={json.dumps(v)}" for k, v in QUICK["flow-vae"].items()]
+    out = tmp_path / "study"
+    args = ["classify", "--signal", str(paths[0]), "--background", str(paths[1]), "-o", str(out)]
+    args += ["--sizes", "200,400", "--factors", "2", "--features", ",".join(FEATURES)]
+    assert main([*args, "--refine", "off", "--quiet", *quick]) == 0
+    data = json.loads((out / "classifiers.json").read_text())
+    assert [r["training"] for r in data["rows"]] == [
+        "real",
+        "real",
+        "real+generated",
+        "real+copies",
+    ]
+    assert "worth" in (out / "summary.txt").read_text()
+    assert "real+generated ×2" in capsys.readouterr().out
+    # bad input: one line, no output
+    bad = ["classify", "--signal", str(paths[0]), "--background", str(paths[1])]
+    assert main([*bad, "-o", str(tmp_path / "no"), "--sizes", "99999999", "--quiet"]) == 1
+    assert "must lie in 2" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
