@@ -270,17 +270,12 @@ def _cmd_amplify(args: argparse.Namespace) -> int:
     from evmult.amplify import amplification_study
 
     out = _writable_dir(args.output, force=args.force)
-    settings: dict[str, Any] = dict(args.set)
-    if args.preset:
-        settings["preset"] = args.preset
-    if args.refine:
-        settings["refine"] = args.refine
     study = amplification_study(
         args.table,
         sizes=[int(s) for s in args.sizes],
         factors=args.factors,
         model=args.model,
-        settings=settings,
+        settings=_generator_settings(args),
         repeats=args.repeats,
         features=args.features.split(",") if args.features else None,
         bins=args.bins,
@@ -297,11 +292,6 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from evmult.classify import classifier_study
 
     out = _writable_dir(args.output, force=args.force)
-    settings: dict[str, Any] = dict(args.set)
-    if args.preset:
-        settings["preset"] = args.preset
-    if args.refine:
-        settings["refine"] = args.refine
     study = classifier_study(
         args.signal,
         args.background,
@@ -309,7 +299,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         factors=args.factors,
         classifiers=[c.strip() for c in args.classifiers.split(",") if c.strip()],
         model=args.model,
-        settings=settings,
+        settings=_generator_settings(args),
         test_fraction=args.test_fraction,
         features=args.features.split(",") if args.features else None,
         seed=args.seed,
@@ -371,6 +361,33 @@ def _parse_model_setting(text: str) -> tuple[str, str, str]:
         msg = f"expected MODEL:KEY=VALUE (e.g. vae:latent=8), got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return model, key, value
+
+
+def _generator_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a generator a study trains, shared by ``amplify`` and ``classify``."""
+    parser.add_argument("--model", default="flow-vae", help="model family (default flow-vae)")
+    parser.add_argument(
+        "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
+    )
+    parser.add_argument("--refine", choices=["auto", "on", "off"], help="refinement (auto)")
+    parser.add_argument(
+        "--set",
+        type=_parse_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model setting, e.g. train.epochs=50 (repeatable)",
+    )
+
+
+def _generator_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``--set``, ``--preset`` and ``--refine`` as :func:`evmult.fit` takes them."""
+    settings: dict[str, Any] = dict(args.set)
+    if args.preset:
+        settings["preset"] = args.preset
+    if args.refine:
+        settings["refine"] = args.refine
+    return settings
 
 
 def _worth_options(parser: argparse.ArgumentParser) -> None:
@@ -598,19 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="training sizes (1000,3000,10000)",
     )
     _worth_options(am)
-    am.add_argument("--model", default="flow-vae", help="model family (default flow-vae)")
-    am.add_argument(
-        "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
-    )
-    am.add_argument("--refine", choices=["auto", "on", "off"], help="refinement (default auto)")
-    am.add_argument(
-        "--set",
-        type=_parse_option,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a model setting, e.g. train.epochs=50 (repeatable)",
-    )
+    _generator_options(am)
     am.add_argument("--repeats", type=int, default=1, help="random draws per size (their spread)")
     am.add_argument("--seed", type=int, default=0, help="seed of the first draw")
     am.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -637,19 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cl.add_argument("--factors", type=_numbers, default=[10], help="generated / real (10)")
     cl.add_argument("--classifiers", default="bdt", help="comma-separated: bdt, rf, nn (bdt)")
-    cl.add_argument("--model", default="flow-vae", help="the generator's family (flow-vae)")
-    cl.add_argument(
-        "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
-    )
-    cl.add_argument("--refine", choices=["auto", "on", "off"], help="refinement (default auto)")
-    cl.add_argument(
-        "--set",
-        type=_parse_option,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a generator setting, e.g. train.epochs=50 (repeatable)",
-    )
+    _generator_options(cl)
     cl.add_argument("--test-fraction", type=float, default=0.3, help="test share (0.3)")
     cl.add_argument("--features", help="comma-separated feature columns (default: all)")
     cl.add_argument("--seed", type=int, default=0, help="seed of splits and trainings")
