@@ -163,3 +163,20 @@ def test_classify_command(
     assert main([*bad, "-o", str(tmp_path / "no"), "--sizes", "99999999", "--quiet"]) == 1
     assert "must lie in 2" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
+
+
+def test_copies_sharing_their_events_weight_train_the_forest_as_the_events() -> None:
+    rng = np.random.default_rng(7)
+    sig, bkg = rng.normal(1, 1, (400, 2)), rng.normal(0, 1, (4_000, 2))
+    test = np.r_[rng.normal(1, 1, (4_000, 2)), rng.normal(0, 1, (4_000, 2))]
+    y_test = np.r_[np.ones(4_000), np.zeros(4_000)]
+
+    def auc(signal: np.ndarray, w_signal: np.ndarray) -> float:
+        x = np.r_[signal, bkg]
+        y = np.r_[np.ones(len(signal)), np.zeros(len(bkg))]
+        clf = make("rf", seed=3).fit(x, y, np.r_[w_signal, np.ones(len(bkg))])
+        return metrics_of(y_test, clf.score(test), np.ones(8_000), bootstrap=0)["auc"]["value"]
+
+    alone = auc(sig, np.ones(400))
+    copies = auc(np.tile(sig, (10, 1)), augmented_weights(np.ones(400), 3_600))
+    assert copies == pytest.approx(alone, abs=0.004)
