@@ -157,6 +157,14 @@ def test_classify_command(
         "real+copies",
     ]
     assert "worth" in (out / "summary.txt").read_text()
+    assert {p.name for p in out.iterdir()} >= {
+        "learning_curve_bdt.png",
+        "learning_curve_bdt.pdf",
+        "rejection_bdt.png",
+        "rejection_bdt.pdf",
+    }
+    assert all(len(r["roc"]) == 19 for r in data["rows"])
+    assert all(np.all(np.diff(r["roc"]) <= 1e-9) for r in data["rows"])  # falls with ε_S
     assert "real+generated ×2" in capsys.readouterr().out
     # bad input: one line, no output
     bad = ["classify", "--signal", str(paths[0]), "--background", str(paths[1])]

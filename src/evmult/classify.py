@@ -48,6 +48,7 @@ from evmult.table import as_table, atomic_directory, event_weights, json_safe, t
 
 __all__ = [
     "METRICS",
+    "ROC_EFFICIENCIES",
     "ClassifierStudy",
     "augmented_weights",
     "classifier_study",
@@ -69,6 +70,11 @@ def _rejection(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficiency: float) -
     cut = s[sig][order][min(int(np.searchsorted(kept, efficiency)), sig.sum() - 1)]
     eff_b = w[bkg][s[bkg] >= cut].sum() / w[bkg].sum()
     return 1.0 / max(eff_b, 0.5 / bkg.sum())  # no background left: bounded by its count
+
+
+ROC_EFFICIENCIES = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
+"""The signal efficiencies at which each training's background rejection is kept (the
+ROC curve of the figures)."""
 
 
 def _figures(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> dict[str, float]:
@@ -170,7 +176,8 @@ class ClassifierStudy:
             ``factor``, ``metrics`` (figure -> ``value``, ``std``) and, for the
             multiplied trainings, ``equivalent`` real signal events with ``bound`` and
             the ``gain`` over the real-only training of the same real events (figure ->
-            ``value``, and ``std`` over the same resamples of the test events).
+            ``value``, and ``std`` over the same resamples of the test events), and
+            ``roc``: the background rejection at each of :data:`ROC_EFFICIENCIES`.
     """
 
     channel: str
@@ -203,12 +210,22 @@ class ClassifierStudy:
         return "\n".join(lines)
 
     def write(self, outdir: str | Path, *, force: bool = False) -> Path:
-        """Write ``classifiers.json`` and ``summary.txt`` (atomically)."""
+        """Write ``classifiers.json``, ``summary.txt`` and, per classifier, the
+        learning curve and the rejection against signal efficiency
+        (``learning_curve_<name>.png``, ``rejection_<name>.png``, PDFs beside them),
+        atomically."""
+        from evmult.classify_report import plot_learning_curve, plot_rejection
+
         with atomic_directory(outdir, force=force) as tmp:
             (tmp / "classifiers.json").write_text(
                 json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
             )
             (tmp / "summary.txt").write_text(self.text + "\n")
+            for name in self.setup["classifiers"]:
+                rows = [r for r in self.rows if r["classifier"] == name]
+                title = f"{self.channel}: {name}"
+                plot_learning_curve(rows, tmp / f"learning_curve_{name}.png", title=title)
+                plot_rejection(rows, tmp / f"rejection_{name}.png", title=title)
         return Path(outdir)
 
 
@@ -322,7 +339,8 @@ def classifier_study(
             x = np.vstack([x_sig, x_bkg])
             y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
             clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
-            value, draws = _resampled(y_test, clf.score(x_test), w_test, bootstrap, seed)
+            scores = clf.score(x_test)
+            value, draws = _resampled(y_test, scores, w_test, bootstrap, seed)
             metrics = {
                 k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()
             }
@@ -335,6 +353,7 @@ def classifier_study(
                     "factor": factor,
                     "n_generated": 0 if more is None else len(more),
                     "metrics": metrics,
+                    "roc": [_rejection(y_test, scores, w_test, e) for e in ROC_EFFICIENCIES],
                 }
             )
             say(f"{name} {kind} {len(real):,} real ×{factor:g}: AUC {metrics['auc']['value']:.4f}")
