@@ -205,11 +205,13 @@ def worth_curve(
     rng = np.random.default_rng([seed, 17])
     order = rng.permutation(len(sample))
 
+    ref_weights = event_weights(ref)
+
     def measure(columns: Mapping[str, np.ndarray], w: np.ndarray) -> EffectiveSize:
         return effective_sample_size(
             ref_columns,
             columns,
-            reference_weights=event_weights(ref),
+            reference_weights=ref_weights,
             generated_weights=w,
             bins=bins,
             uncounted=uncounted,
