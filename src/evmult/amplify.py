@@ -49,6 +49,7 @@ from evmult.validation.amplification import (
     absolute_azimuths,
     effective_sample_size,
 )
+from evmult.validation.metrics import constant_value
 
 __all__ = [
     "FACTORS",
@@ -62,7 +63,6 @@ FACTORS = (1.0, 3.0, 10.0, 30.0, 100.0)
 """Multiplication factors of a worth curve (generated events over training events)."""
 
 _BINS = 10
-_CONSTANT_SPREAD = 1e-6
 
 
 @dataclasses.dataclass
@@ -142,14 +142,6 @@ def _columns(table: ak.Array, channel: str, features: Sequence[str] | None) -> d
     return {f: columns[f] for f in features}
 
 
-def _constant(values: np.ndarray) -> bool:
-    """Constant up to float rounding (e.g. a kaon's mass): no shape to be worth anything."""
-    finite = values[np.isfinite(values)]
-    return finite.size == 0 or bool(
-        np.std(finite) <= _CONSTANT_SPREAD * max(abs(float(np.median(finite))), 1.0)
-    )
-
-
 def worth_curve(
     model: Any,
     reference: ak.Array | str | Path,
@@ -194,7 +186,9 @@ def worth_curve(
         msg = f"the reference is of channel {table_metadata(ref)['channel']!r}, the model of {channel!r}"
         raise InputError(msg)
     n_train = int(gen.info["n_train"])
-    ref_columns = {k: v for k, v in _columns(ref, channel, features).items() if not _constant(v)}
+    ref_columns = {
+        k: v for k, v in _columns(ref, channel, features).items() if constant_value(v) is None
+    }
     uncounted = absolute_azimuths(ref_columns)
     factors = sorted(factors)
     with warnings.catch_warnings():  # measuring the worth is no reason to warn about it

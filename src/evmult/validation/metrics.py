@@ -18,15 +18,40 @@ import numpy as np
 from scipy import stats
 
 __all__ = [
+    "CONSTANT_SPREAD",
     "C2STResult",
     "NoveltyResult",
     "c2st",
+    "constant_value",
     "correlation_difference",
     "ks_statistic",
     "novelty",
     "real_vs_real_floor",
     "wasserstein_iqr",
 ]
+
+
+CONSTANT_SPREAD = 1e-6
+"""A feature whose spread is at most this share of its size (or of 1) is a constant up to
+float rounding, e.g. a kaon's mass."""
+
+
+def constant_value(values: np.ndarray) -> float | None:
+    """The value of a feature that is constant up to float rounding (its median), or
+    ``None`` for one that varies or has no finite values.
+
+    Example:
+        >>> constant_value(np.array([0.493677, 0.493677, 0.493677 + 1e-12, np.nan]))
+        0.493677
+        >>> constant_value(np.arange(3.0)) is None
+        True
+    """
+    finite = np.asarray(values, np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    centre = float(np.median(finite))
+    return centre if np.std(finite) <= CONSTANT_SPREAD * max(abs(centre), 1.0) else None
 
 
 def _clean(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,9 @@ from evmult.features import derived_columns, feature_columns, feature_label
 from evmult.table import as_table, event_weights, json_safe, table_metadata
 from evmult.validation.amplification import absolute_azimuths, effective_sample_size, kish_size
 from evmult.validation.metrics import (
+    CONSTANT_SPREAD,
     c2st,
+    constant_value,
     correlation_difference,
     ks_statistic,
     novelty,
@@ -81,7 +83,6 @@ PAGE_STYLE = (
 _MIN_EVENTS = 50
 _PEAK_SIGMAS = 3.0
 _CORRELATION_COVERAGE = 0.99
-_CONSTANT_SPREAD = 1e-6
 
 TableLike = ak.Array | str | Path
 
@@ -514,12 +515,9 @@ def _holes(
 def _constants(real: _Sample, gen: _Sample, names: Sequence[str]) -> dict[str, dict[str, float]]:
     out = {}
     for name in names:
-        values = real.columns[name][np.isfinite(real.columns[name])]
-        if values.size == 0:
-            continue
-        centre = float(np.median(values))
-        scale = max(abs(centre), 1.0)
-        if np.std(values) <= _CONSTANT_SPREAD * scale:
+        centre = constant_value(real.columns[name])
+        if centre is not None:
+            scale = max(abs(centre), 1.0)
             generated = gen.columns[name][np.isfinite(gen.columns[name])]
             deviation = float(np.max(np.abs(generated - centre))) / scale if generated.size else 0.0
             out[name] = {"value": centre, "deviation": deviation}
@@ -612,7 +610,7 @@ def _flags(report: ValidationReport) -> list[str]:
             )
     flags += _peak_flags(report.peaks, get_channel(report.channel))
     for name, c in report.constants.items():
-        if c["deviation"] > _CONSTANT_SPREAD:
+        if c["deviation"] > CONSTANT_SPREAD:
             flags.append(
                 f"{name}: constant {c['value']:.6g} in real events, generated ones "
                 f"deviate by up to {c['deviation']:.2g} (relative)"
