@@ -10,13 +10,14 @@ import pytest
 from conftest import DEMO_SAMPLE, QUICK
 from scipy import stats
 
-from evmult.classifiers import CLASSIFIERS, make
+from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import augmented_weights, classifier_study, equivalent_events, metrics_of
+from evmult.classify_parameterised import parameterised_study
 from evmult.coffea import extract
 from evmult.errors import InputError
 
 
-@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+@pytest.mark.parametrize("name", sorted(set(CLASSIFIERS) - PARAMETERISED))
 def test_separable_gaussians_reach_the_analytic_auc(name: str) -> None:
     # two unit Gaussians one σ apart in each of two dimensions: AUC = Φ(√2 / √2) = Φ(1)
     rng = np.random.default_rng(3)
@@ -162,7 +163,15 @@ def test_classify_command(
         "learning_curve_bdt.pdf",
         "rejection_bdt.png",
         "rejection_bdt.pdf",
+        "scores_bdt.png",
+        "report.html",
     }
+    page = (out / "report.html").read_text()
+    assert page.count("<tr>") == 1 + len(data["rows"])
+    assert 'src="scores_bdt.png"' in page
+    for row in data["rows"]:  # normalised score distributions of the test events
+        for side in ("signal", "background"):
+            assert sum(row["scores"][side]) == pytest.approx(1.0)
     assert all(len(r["roc"]) == 19 for r in data["rows"])
     assert all(np.all(np.diff(r["roc"]) <= 1e-9) for r in data["rows"])  # falls with ε_S
     assert "real+generated ×2" in capsys.readouterr().out
@@ -188,3 +197,142 @@ def test_copies_sharing_their_events_weight_train_the_forest_as_the_events() -> 
     alone = auc(sig, np.ones(400))
     copies = auc(np.tile(sig, (10, 1)), augmented_weights(np.ones(400), 3_600))
     assert copies == pytest.approx(alone, abs=0.004)
+
+
+def test_the_parameterised_network_reaches_the_optimum_at_a_value_it_never_saw() -> None:
+    # signal N(m, 0.5) at m = -2, -1, 1, 2; background N(0, 2); tested at m = 0, left out
+    rng = np.random.default_rng(5)
+    n = 2_000
+    values = [-2.0, -1.0, 1.0, 2.0]
+    signal = np.vstack([np.c_[rng.normal(m, 0.5, n), np.full(n, m)] for m in values])
+    background = np.c_[rng.normal(0, 2, 4 * n), np.full(4 * n, np.nan)]
+    x, y = np.r_[signal, background], np.r_[np.ones(len(signal)), np.zeros(len(background))]
+    pnn = make("pnn", seed=1).fit(x, y, np.ones(len(x)))
+    test = np.r_[rng.normal(0, 0.5, 5_000), rng.normal(0, 2, 5_000)]
+    y_test = np.r_[np.ones(5_000), np.zeros(5_000)]
+    ratio = -0.5 * (test / 0.5) ** 2 + 0.5 * (test / 2) ** 2  # the likelihood ratio's log
+    best = metrics_of(y_test, 1 / (1 + np.exp(-ratio)), np.ones(10_000), bootstrap=0)
+    at = metrics_of(y_test, pnn.score(np.c_[test, np.zeros(10_000)]), np.ones(10_000), bootstrap=0)
+    assert at["auc"]["value"] == pytest.approx(best["auc"]["value"], abs=0.005)
+    # the parameter matters: at the hypothesis m = 2 the same events are barely told apart
+    wrong = pnn.score(np.c_[test, np.full(10_000, 2.0)])
+    assert metrics_of(y_test, wrong, np.ones(10_000), bootstrap=0)["auc"]["value"] < 0.6
+    with pytest.raises(InputError, match="parameter value"):
+        pnn.score(np.c_[test, np.full(10_000, np.nan)])
+    with pytest.raises(InputError, match="last column"):
+        make("pnn").fit(np.c_[test, np.full(10_000, np.nan)], y_test, np.ones(10_000))
+
+
+@pytest.fixture(scope="module")
+def zll_by_jet_count() -> tuple[dict[float, ak.Array], ak.Array]:
+    """Events with 1, 2 and 3+ jets as a signal at three "values" of the jet count,
+    against events without jets, told apart by the leptons and MET alone."""
+    table = extract([DEMO_SAMPLE], "zll")
+    n = ak.to_numpy(table.nJet)
+    return {1.0: table[n == 1], 2.0: table[n == 2], 3.0: table[n >= 3]}, table[n == 0]
+
+
+def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_value(
+    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array], tmp_path
+) -> None:
+    signals, background = zll_by_jet_count
+    study = parameterised_study(
+        signals,
+        background,
+        parameter="nJet",
+        factors=[2],
+        multiply=["signal"],
+        classifiers=["pnn", "bdt"],
+        left_out=2.0,
+        settings={"refine": "off", **QUICK["flow-vae"]},
+        features=FEATURES,
+        bootstrap=10,
+        seed=1,
+    )
+    keys = [(r["classifier"], r["training"], r["value"], r["left_out"]) for r in study.rows]
+    assert keys == [
+        (c, t, v, c == "pnn" and v == 2.0)
+        for c in ("pnn", "bdt")
+        for t in ("real", "signal+generated")
+        for v in (1.0, 2.0, 3.0)
+    ]
+    n_train = study.setup["n_train_signal"]
+    assert n_train == {
+        k: len(t) - round(0.3 * len(t))
+        for k, t in (("1", signals[1.0]), ("2", signals[2.0]), ("3", signals[3.0]))
+    }
+    for row in study.rows:
+        assert row["n_real"] == n_train[f"{row['value']:g}"]
+        generated = row["training"] == "signal+generated"
+        assert row["n_generated"] == (2 * row["n_real"] if generated else 0)
+        assert ("gain" in row) == generated
+        assert 0.5 < row["metrics"]["auc"]["value"] <= 1.0
+    assert "2 left out" in study.text
+    assert "(left out)" in study.text
+    out = study.write(tmp_path / "pnn")
+    assert {p.name for p in out.iterdir()} >= {
+        "classifiers.json",
+        "summary.txt",
+        "report.html",
+        "parameter_pnn.png",
+        "parameter_pnn.pdf",
+        "scores_bdt.png",
+    }
+    assert "(left out)" in (out / "report.html").read_text()
+
+
+def test_parameterised_study_errors(
+    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array],
+    zll_by_jets: tuple[ak.Array, ak.Array],
+) -> None:
+    signals, background = zll_by_jet_count
+    with pytest.raises(InputError, match="two values at least"):
+        parameterised_study({1.0: signals[1.0]}, background)
+    with pytest.raises(InputError, match="left-out"):
+        parameterised_study(signals, background, left_out=5.0)
+    with pytest.raises(InputError, match="cannot multiply"):
+        parameterised_study(signals, background, multiply=["both"])
+    with pytest.raises(InputError, match="exceeds"):
+        parameterised_study(signals, background, size=10**6)
+    with pytest.raises(InputError, match="needs signal tables at several"):
+        classifier_study(*zll_by_jets, sizes=[100], classifiers=["pnn"])
+
+
+def test_classify_command_with_a_signal_at_several_values(
+    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array],
+    tmp_path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from evmult.cli import main
+    from evmult.table import write_table
+
+    signals, background = zll_by_jet_count
+    args = ["classify", "--background", str(write_table(background, tmp_path / "b.parquet"))]
+    for value, table in signals.items():
+        args += ["--signal", f"{write_table(table, tmp_path / f's{value:g}.parquet')}={value:g}"]
+    quick = [f"--set={k}={json.dumps(v)}" for k, v in QUICK["flow-vae"].items()]
+    out = tmp_path / "study"
+    args += ["--classifiers", "pnn", "--multiply", "background", "--factors", "1"]
+    args += ["--features", ",".join(FEATURES), "--parameter", "nJet", "--refine", "off"]
+    assert main([*args, "-o", str(out), "--quiet", *quick]) == 0
+    data = json.loads((out / "classifiers.json").read_text())
+    assert data["setup"]["left_out"] == 2.0  # the middle value by default
+    assert [r["training"] for r in data["rows"]] == ["real"] * 3 + ["background+generated"] * 3
+    n_background = data["setup"]["n_train_background"]
+    assert all(r["n_generated"] == n_background for r in data["rows"][3:])
+    assert "background+generated ×1" in capsys.readouterr().out
+    # several signal tables without values: one line, no output
+    bad = [
+        "classify",
+        "--background",
+        "b.parquet",
+        "--signal",
+        "a.parquet",
+        "--signal",
+        "c.parquet",
+    ]
+    assert main([*bad, "-o", str(tmp_path / "no")]) == 1
+    assert "FILE=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()

@@ -40,7 +40,7 @@ import awkward as ak
 import numpy as np
 
 from evmult.channels import get_channel
-from evmult.classifiers import make
+from evmult.classifiers import PARAMETERISED, make
 from evmult.classifiers.base import balanced_weights
 from evmult.errors import InputError
 from evmult.features import feature_columns
@@ -49,11 +49,14 @@ from evmult.table import as_table, atomic_directory, event_weights, json_safe, t
 __all__ = [
     "METRICS",
     "ROC_EFFICIENCIES",
+    "SCORE_BINS",
     "ClassifierStudy",
     "augmented_weights",
     "classifier_study",
     "equivalent_events",
     "metrics_of",
+    "paired_gain",
+    "scored",
 ]
 
 METRICS = ("auc", "rejection_50", "rejection_80", "accuracy", "f1", "kappa")
@@ -130,6 +133,56 @@ def metrics_of(
     return {k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()}
 
 
+SCORE_BINS = 40
+"""Bins of the test events' score distributions kept per training (scores in [0, 1])."""
+
+
+def scored(
+    y: np.ndarray, scores: np.ndarray, weights: np.ndarray, *, bootstrap: int, seed: int
+) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """One training's test-set record and the figures on each resample.
+
+    Returns:
+        ``(record, draws)``: ``record`` has ``metrics`` (figure -> ``value``, ``std``),
+        ``roc`` (the rejection at each of :data:`ROC_EFFICIENCIES`) and ``scores`` (the
+        signal's and the background's normalised score distributions in
+        :data:`SCORE_BINS` bins of [0, 1]); ``draws`` are the figures on the resamples
+        (the same ``seed``, the same resamples: for paired comparisons).
+    """
+    value, draws = _resampled(y, scores, weights, bootstrap, seed)
+    edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
+    clipped = np.clip(scores, 0.0, 1.0)
+    shapes = {}
+    for name, sel in (("signal", y == 1), ("background", y == 0)):
+        counts = np.histogram(clipped[sel], edges, weights=weights[sel])[0]
+        shapes[name] = (counts / max(counts.sum(), 1e-300)).tolist()
+    record = {
+        "metrics": {
+            k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()
+        },
+        "roc": [_rejection(y, scores, weights, e) for e in ROC_EFFICIENCIES],
+        "scores": {"edges": edges.tolist(), **shapes},
+    }
+    return record, draws
+
+
+def paired_gain(
+    own: dict[str, Any],
+    base: dict[str, Any],
+    own_draws: Sequence[Mapping[str, float]],
+    base_draws: Sequence[Mapping[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Each figure's change from ``base`` to ``own`` (two :func:`scored` records of one
+    test set), with its spread over the same resamples."""
+    return {
+        k: {
+            "value": own["metrics"][k]["value"] - base["metrics"][k]["value"],
+            "std": _spread([a[k] - b[k] for a, b in zip(own_draws, base_draws, strict=True)]),
+        }
+        for k in METRICS
+    }
+
+
 def augmented_weights(real_weights: np.ndarray, n_more: int) -> np.ndarray:
     """Weights of real events followed by ``n_more`` generated (or copied) ones that
     share the real events' total: each weighs yield / (n_real + n_more).
@@ -177,7 +230,7 @@ class ClassifierStudy:
             multiplied trainings, ``equivalent`` real signal events with ``bound`` and
             the ``gain`` over the real-only training of the same real events (figure ->
             ``value``, and ``std`` over the same resamples of the test events), and
-            ``roc``: the background rejection at each of :data:`ROC_EFFICIENCIES`.
+            ``roc`` and ``scores`` of :func:`scored`.
     """
 
     channel: str
@@ -210,22 +263,39 @@ class ClassifierStudy:
         return "\n".join(lines)
 
     def write(self, outdir: str | Path, *, force: bool = False) -> Path:
-        """Write ``classifiers.json``, ``summary.txt`` and, per classifier, the
-        learning curve and the rejection against signal efficiency
-        (``learning_curve_<name>.png``, ``rejection_<name>.png``, PDFs beside them),
-        atomically."""
-        from evmult.classify_report import plot_learning_curve, plot_rejection
+        """Write ``classifiers.json``, ``summary.txt``, per classifier the learning
+        curve, the rejection against signal efficiency and the score distributions
+        (``learning_curve_<name>.png``, ``rejection_<name>.png``, ``scores_<name>.png``,
+        PDFs beside them), and ``report.html``, atomically."""
+        from evmult.classify_report import (
+            plot_learning_curve,
+            plot_rejection,
+            plot_scores,
+            write_html,
+        )
 
         with atomic_directory(outdir, force=force) as tmp:
             (tmp / "classifiers.json").write_text(
                 json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
             )
             (tmp / "summary.txt").write_text(self.text + "\n")
+            figures = []
             for name in self.setup["classifiers"]:
                 rows = [r for r in self.rows if r["classifier"] == name]
                 title = f"{self.channel}: {name}"
-                plot_learning_curve(rows, tmp / f"learning_curve_{name}.png", title=title)
-                plot_rejection(rows, tmp / f"rejection_{name}.png", title=title)
+                figures += [
+                    plot_learning_curve(rows, tmp / f"learning_curve_{name}.png", title=title),
+                    plot_rejection(rows, tmp / f"rejection_{name}.png", title=title),
+                    plot_scores(rows, tmp / f"scores_{name}.png", title=title),
+                ]
+            write_html(
+                tmp / "report.html",
+                title=f"{self.channel}: does multiplying the signal help a classifier?",
+                summary=self.text,
+                rows=self.rows,
+                figures=figures,
+                setup=self.setup,
+            )
         return Path(outdir)
 
 
@@ -290,12 +360,20 @@ def classifier_study(
         The :class:`ClassifierStudy`.
 
     Raises:
-        InputError: for tables of different channels, or sizes beyond the signal
-            events left after the test split.
+        InputError: for tables of different channels, sizes beyond the signal events
+            left after the test split, or a parameterised classifier (``pnn``).
     """
     from evmult.pipeline import fit, multiply
 
     say = progress or (lambda _line: None)
+    wrong = sorted(set(classifiers) & PARAMETERISED)
+    if wrong:
+        msg = (
+            f"{', '.join(wrong)} needs signal tables at several parameter values: "
+            "use evmult.classify_parameterised.parameterised_study "
+            "(evmult classify --signal FILE=VALUE ...)"
+        )
+        raise InputError(msg)
     sig, bkg = (
         as_table(signal, "signal event table"),
         as_table(background, "background event table"),
@@ -339,11 +417,9 @@ def classifier_study(
             x = np.vstack([x_sig, x_bkg])
             y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
             clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
-            scores = clf.score(x_test)
-            value, draws = _resampled(y_test, scores, w_test, bootstrap, seed)
-            metrics = {
-                k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()
-            }
+            record, draws = scored(
+                y_test, clf.score(x_test), w_test, bootstrap=bootstrap, seed=seed
+            )
             resamples[(kind, factor, len(real))] = draws
             rows.append(
                 {
@@ -352,11 +428,11 @@ def classifier_study(
                     "n_real": len(real),
                     "factor": factor,
                     "n_generated": 0 if more is None else len(more),
-                    "metrics": metrics,
-                    "roc": [_rejection(y_test, scores, w_test, e) for e in ROC_EFFICIENCIES],
+                    **record,
                 }
             )
-            say(f"{name} {kind} {len(real):,} real ×{factor:g}: AUC {metrics['auc']['value']:.4f}")
+            auc = record["metrics"]["auc"]["value"]
+            say(f"{name} {kind} {len(real):,} real ×{factor:g}: AUC {auc:.4f}")
         curve = [r for r in rows if r["classifier"] == name and r["training"] == "real"]
         for row in rows:
             if row["classifier"] == name and row["training"] != "real":
@@ -365,16 +441,13 @@ def classifier_study(
                     [r["metrics"]["auc"]["value"] for r in curve],
                     row["metrics"]["auc"]["value"],
                 )
-                own = resamples[(row["training"], row["factor"], row["n_real"])]
-                base = resamples[("real", 0.0, row["n_real"])]
                 real_row = next(r for r in curve if r["n_real"] == row["n_real"])
-                row["gain"] = {
-                    k: {
-                        "value": row["metrics"][k]["value"] - real_row["metrics"][k]["value"],
-                        "std": _spread([a[k] - b[k] for a, b in zip(own, base, strict=True)]),
-                    }
-                    for k in METRICS
-                }
+                row["gain"] = paired_gain(
+                    row,
+                    real_row,
+                    resamples[(row["training"], row["factor"], row["n_real"])],
+                    resamples[("real", 0.0, row["n_real"])],
+                )
     setup = {
         "sizes": sizes,
         "factors": sorted(float(f) for f in factors),

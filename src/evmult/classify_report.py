@@ -1,19 +1,34 @@
-"""Figures of the classifier study (:mod:`evmult.classify`), in the field's look (mplhep).
+"""Figures and HTML pages of the classifier studies (:mod:`evmult.classify`,
+:mod:`evmult.classify_parameterised`), in the field's look (mplhep).
 
 matplotlib and mplhep are imported inside the functions.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_learning_curve", "plot_rejection"]
+from evmult.validation.report import PAGE_STYLE
 
-_STYLES = {"real+generated": ("*", "tab:red"), "real+copies": ("x", "tab:grey")}
+__all__ = [
+    "plot_learning_curve",
+    "plot_parameter_scan",
+    "plot_rejection",
+    "plot_scores",
+    "write_html",
+]
+
+_STYLES = {
+    "real+generated": ("*", "tab:red"),
+    "real+copies": ("x", "tab:grey"),
+    "signal+generated": ("*", "tab:red"),
+    "background+generated": ("D", "tab:green"),
+}
 
 
 def _axes(figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
@@ -110,3 +125,158 @@ def plot_rejection(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str)
     ax.set_title(title, loc="right", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    return row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
+
+
+def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) -> Path:
+    """The test signal's and background's score distributions of the real training
+    (the real budget; the first value of a parameterised study) filled, and of the
+    multiplied trainings of the same real events as lines (signal solid, background
+    dashed)."""
+    import mplhep
+
+    first = rows[0].get("value")
+    rows = [r for r in rows if r.get("value") == first]
+    real = next(r for r in rows if r["training"] == "real")
+    others = [r for r in rows if r["training"] != "real" and r["n_real"] == real["n_real"]]
+    fig, ax = _axes((10, 7))
+    edges = np.asarray(real["scores"]["edges"])
+    for side, color in (("signal", "tab:blue"), ("background", "tab:orange")):
+        mplhep.histplot(
+            np.asarray(real["scores"][side]),
+            edges,
+            ax=ax,
+            histtype="fill",
+            alpha=0.35,
+            color=color,
+            label=f"{side}, {_label(real)}",
+        )
+    for row in others:
+        _, color = _STYLES.get(row["training"], ("o", "k"))
+        for side, style in (("signal", "-"), ("background", "--")):
+            mplhep.histplot(
+                np.asarray(row["scores"][side]),
+                edges,
+                ax=ax,
+                histtype="step",
+                color=color,
+                ls=style,
+                label=f"{side}, {_label(row)}",
+            )
+    ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room for the legend
+    ax.set_xlabel("classifier score")
+    ax.set_ylabel("fraction of test events")
+    ax.legend(fontsize="small", loc="upper center")
+    ax.set_title(title, loc="right", fontsize="small")
+    mplhep.cms.text("Simulation", ax=ax, loc=0)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_parameter_scan(
+    rows: Sequence[Mapping[str, Any]], path: Path, *, title: str, parameter: str
+) -> Path:
+    """Test AUC and background rejection at 50 % signal efficiency against the
+    parameter value, one line per training; the left-out value ringed."""
+    import mplhep
+
+    fig, (top, bottom) = _axes((10, 10), nrows=2, sharex=True)
+    trainings = list(dict.fromkeys((r["training"], r["factor"]) for r in rows))
+    for kind, factor in trainings:
+        line = sorted(
+            (r for r in rows if (r["training"], r["factor"]) == (kind, factor)),
+            key=lambda r: r["value"],
+        )
+        marker, color = _STYLES.get(kind, ("o", "k"))
+        for ax, key in ((top, "auc"), (bottom, "rejection_50")):
+            ax.errorbar(
+                [r["value"] for r in line],
+                [r["metrics"][key]["value"] for r in line],
+                yerr=[r["metrics"][key]["std"] for r in line],
+                fmt=marker + "-",
+                color=color,
+                label=_label(line[0]),
+            )
+            out = [r for r in line if r["left_out"]]
+            ax.plot(
+                [r["value"] for r in out],
+                [r["metrics"][key]["value"] for r in out],
+                "o",
+                ms=18,
+                mfc="none",
+                color=color,
+            )
+    top.set_ylabel("test ROC AUC")
+    bottom.set_ylabel(r"$1/\varepsilon_B$ at $\varepsilon_S$ = 50 %")
+    bottom.set_yscale("log")
+    bottom.set_xlabel(parameter)
+    top.legend(fontsize="small", loc="lower right", title="ringed: left out of training")
+    mplhep.cms.text("Simulation", ax=top, loc=0)
+    top.set_title(title, loc="right", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _cell(figure: Mapping[str, float], digits: int) -> str:
+    return f"{figure['value']:.{digits}f} ± {figure['std']:.{digits}f}"
+
+
+def write_html(
+    path: Path,
+    *,
+    title: str,
+    summary: str,
+    rows: Sequence[Mapping[str, Any]],
+    figures: Sequence[Path],
+    setup: Mapping[str, Any],
+) -> Path:
+    """One page: the summary, a table of every training's test figures (with the
+    parameter value, the equivalent real events and the verdict where the rows have
+    them) and the figures; the style of ``evmult validate``'s report."""
+    import json
+
+    from evmult.classify import _verdict
+    from evmult.table import json_safe
+
+    esc = html.escape
+    param = "value" in rows[0]
+    head = ["classifier", "training"] + (["value"] if param else [])
+    head += ["real signal", "generated", "AUC", "1/εB (50 %)", "1/εB (80 %)"]
+    head += ["accuracy", "F1", "κ", "worth (real signal)", "verdict"]
+    body = []
+    for r in rows:
+        m = r["metrics"]
+        worth = ""
+        if "equivalent" in r:
+            worth = {"<": "≤ ", ">": "> "}.get(r["bound"], "") + f"{r['equivalent']:,.0f}"
+        cells = [r["classifier"], _label(r)] + (
+            [f"{r['value']:g}" + (" (left out)" if r["left_out"] else "")] if param else []
+        )
+        cells += [f"{r['n_real']:,}", f"{r['n_generated']:,}", _cell(m["auc"], 4)]
+        cells += [_cell(m["rejection_50"], 1), _cell(m["rejection_80"], 2)]
+        cells += [_cell(m[k], 3) for k in ("accuracy", "f1", "kappa")]
+        cells += [worth, _verdict(r) if "gain" in r else ""]
+        body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+    imgs = "".join(
+        f'<figure><img src="{esc(f.name)}" alt="{esc(f.name)}"></figure>' for f in figures
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>evmult: {esc(title)}</title>
+<style>{PAGE_STYLE}
+img{{width:560px}} td:nth-child(2){{text-align:left}} td:last-child{{text-align:left}}</style>
+</head><body><h1>{esc(title)}</h1>
+<p>Every figure is on real test events no generator or classifier trained on; ± is the
+spread over Poisson resamples of them. A multiplied training's gain is claimed only
+beyond twice its spread, the two trainings compared on the same resamples.</p>
+<pre>{esc(summary)}</pre>
+<h2>Every training</h2><table><tr>{"".join(f"<th>{esc(h)}</th>" for h in head)}</tr>
+{"".join(body)}</table>
+<h2>Figures</h2>{imgs}
+<p><small>setup: {esc(json.dumps(json_safe(dict(setup))))}</small></p></body></html>
+"""
+    path.write_text(page)
+    return path

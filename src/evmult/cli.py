@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evmult._version import __version__
-from evmult.errors import EvmultError
+from evmult.errors import EvmultError, InputError
 
 __all__ = ["main"]
 
@@ -288,26 +288,70 @@ def _cmd_amplify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _signal_values(signals: list[str]) -> dict[float, str] | None:
+    """``FILE=VALUE`` signal arguments as value -> file; ``None`` for one plain file."""
+    if len(signals) == 1 and "=" not in signals[0]:
+        return None
+    values: dict[float, str] = {}
+    for text in signals:
+        path, eq, value = text.rpartition("=")
+        try:
+            number = float(value) if eq and path else None
+        except ValueError:
+            number = None
+        if number is None:
+            msg = f"--signal {text!r}: with several signal tables, give each as FILE=VALUE (e.g. zp500.parquet=500)"
+            raise InputError(msg)
+        values[number] = path
+    return values
+
+
+def _left_out(text: str | None, values: list[float]) -> float | None:
+    """``--left-out``: a value, ``none``, or by default the middle of three or more."""
+    if text == "none" or (text is None and len(values) < 3):
+        return None
+    if text is None:
+        return values[len(values) // 2]
+    try:
+        return float(text)
+    except ValueError:
+        msg = f"--left-out {text!r}: give one of the signal values or none"
+        raise InputError(msg) from None
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
     from evmult.classify import classifier_study
+    from evmult.classify_parameterised import parameterised_study
 
     out = _writable_dir(args.output, force=args.force)
-    study = classifier_study(
-        args.signal,
-        args.background,
-        sizes=[int(s) for s in args.sizes],
-        factors=args.factors,
-        classifiers=[c.strip() for c in args.classifiers.split(",") if c.strip()],
-        model=args.model,
-        settings=_generator_settings(args),
-        test_fraction=args.test_fraction,
-        features=args.features.split(",") if args.features else None,
-        seed=args.seed,
-        progress=None if args.quiet else print,
-    )
+    common = {
+        "factors": args.factors,
+        "classifiers": [c.strip() for c in args.classifiers.split(",") if c.strip()],
+        "model": args.model,
+        "settings": _generator_settings(args),
+        "test_fraction": args.test_fraction,
+        "features": args.features.split(",") if args.features else None,
+        "seed": args.seed,
+        "progress": None if args.quiet else print,
+    }
+    values = _signal_values(args.signal)
+    if values is None:
+        study = classifier_study(
+            args.signal[0], args.background, sizes=[int(s) for s in args.sizes], **common
+        )
+    else:
+        study = parameterised_study(
+            values,
+            args.background,
+            parameter=args.parameter,
+            size=args.size,
+            multiply=[m.strip() for m in args.multiply.split(",") if m.strip()],
+            left_out=_left_out(args.left_out, sorted(values)),
+            **common,
+        )
     study.write(out, force=args.force)
     print(study.text)
-    print(f"classifiers.json and summary.txt -> {out}")
+    print(f"classifiers.json, summary.txt, figures and report.html -> {out}")
     return 0
 
 
@@ -629,9 +673,17 @@ def build_parser() -> argparse.ArgumentParser:
         "samples of increasing size and on the smallest one plus generated (and, as the "
         "baseline, copied) events sharing its yield, and report test AUC, background "
         "rejection at 50 and 80 percent signal efficiency, accuracy, F1 and Cohen's kappa "
-        "with their spreads, and the real signal events the augmented training is worth.",
+        "with their spreads, and the real signal events the augmented training is worth. "
+        "With signal tables at several parameter values (--signal FILE=VALUE, repeated), "
+        "train the parameterised network (pnn) over the values and the other classifiers "
+        "per value, on real events and with the signal or the background multiplied.",
     )
-    cl.add_argument("--signal", required=True, help="signal event table")
+    cl.add_argument(
+        "--signal",
+        required=True,
+        action="append",
+        help="signal event table; repeat as FILE=VALUE for a signal at several parameter values",
+    )
     cl.add_argument("--background", required=True, help="background event table")
     cl.add_argument("-o", "--output", required=True, help="output directory")
     cl.add_argument(
@@ -641,7 +693,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="real signal training sizes; the smallest is multiplied (1000,2000,4000,10000)",
     )
     cl.add_argument("--factors", type=_numbers, default=[10], help="generated / real (10)")
-    cl.add_argument("--classifiers", default="bdt", help="comma-separated: bdt, rf, nn (bdt)")
+    cl.add_argument("--classifiers", default="bdt", help="comma-separated: bdt, rf, nn, pnn (bdt)")
+    cl.add_argument("--parameter", default="mass", help="the signal parameter's name (mass)")
+    cl.add_argument("--size", type=int, help="real signal training events per value (default: all)")
+    cl.add_argument(
+        "--multiply",
+        default="signal,background",
+        help="which sides to multiply, each in its own trainings (signal,background)",
+    )
+    cl.add_argument(
+        "--left-out",
+        help="a value the pnn does not train on (default: the middle one; none: no value)",
+    )
     _generator_options(cl)
     cl.add_argument("--test-fraction", type=float, default=0.3, help="test share (0.3)")
     cl.add_argument("--features", help="comma-separated feature columns (default: all)")

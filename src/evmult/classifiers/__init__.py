@@ -10,6 +10,7 @@ background) with event weights, each class carrying the same total weight in tra
 | ``bdt`` | gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``) |
 | ``rf`` | a random forest (scikit-learn ``RandomForestClassifier``) |
 | ``nn`` | a torch MLP on standardised inputs, absent objects flagged |
+| ``pnn`` | the MLP with the signal's parameter (a mass) as its last input column |
 
 Example:
     >>> import numpy as np
@@ -27,13 +28,17 @@ from __future__ import annotations
 from evmult.classifiers.base import Classifier, balanced_weights
 from evmult.classifiers.bdt import BDT
 from evmult.classifiers.nn import MLP
+from evmult.classifiers.pnn import PNN
 from evmult.classifiers.rf import RandomForest
 from evmult.errors import InputError
 
-__all__ = ["CLASSIFIERS", "Classifier", "balanced_weights", "make"]
+__all__ = ["CLASSIFIERS", "PARAMETERISED", "Classifier", "balanced_weights", "make"]
 
-CLASSIFIERS: dict[str, type[Classifier]] = {c.name: c for c in (BDT, RandomForest, MLP)}
+CLASSIFIERS: dict[str, type[Classifier]] = {c.name: c for c in (BDT, RandomForest, MLP, PNN)}
 """Classifier name -> class."""
+
+PARAMETERISED = frozenset({"pnn"})
+"""Classifiers that take the signal parameter as an input (one for every value)."""
 
 
 def make(name: str, *, seed: int = 0) -> Classifier:

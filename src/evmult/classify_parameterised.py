@@ -1,0 +1,347 @@
+"""A signal at several parameter values (e.g. resonance masses): the parameterised
+network against one classifier per value, with and without multiplied events.
+
+:func:`parameterised_study` is the search for a resonance of unknown mass (Baldi et al.,
+arXiv:1601.07913), asked the multiplication question (``evmult classify --signal
+FILE=VALUE ...`` runs it):
+
+1. Each signal table's test share and the background's (``test_fraction``) are held
+   out; neither the generators nor the classifiers see them.
+2. Per value, ``size`` real signal events (default: all left) are the training signal.
+3. Trainings: ``real``; ``signal+generated`` (per value, a generator learns that value's
+   training signal and makes ``factor`` × as many, sharing its yield); and
+   ``background+generated`` (one generator learns the training background likewise).
+4. Classifiers: the parameterised ones (``pnn``) are trained once, over every value but
+   ``left_out``, with the value as an input, and scored at every value, so the left-out
+   value shows how the network interpolates; every other classifier is trained per
+   value, on that value's signal only (the left-out value included: the reference a
+   network that knew the value would reach).
+5. Per (classifier, training, value), on that value's test signal against the test
+   background: the figures of :func:`evmult.classify.scored` with their spreads, and
+   for the multiplied trainings the paired gain over ``real``.
+
+Example:
+    >>> from evmult.classify_parameterised import parameterised_study
+    >>> study = parameterised_study(
+    ...     {500: "zp500.parquet", 1000: "zp1000.parquet", 1500: "zp1500.parquet"},
+    ...     "ttbar.parquet",
+    ...     classifiers=["pnn", "bdt"],
+    ... )  # doctest: +SKIP
+    >>> print(study.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
+from evmult.classify import _matrix, _verdict, augmented_weights, paired_gain, scored
+from evmult.errors import InputError
+from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
+
+__all__ = ["SIDES", "ParameterisedStudy", "parameterised_study"]
+
+SIDES = ("signal", "background")
+"""What a parameterised study can multiply."""
+
+
+@dataclasses.dataclass
+class ParameterisedStudy:
+    """The trainings of a parameterised study and their test-set figures.
+
+    Attributes:
+        channel: the tables' channel.
+        setup: parameter name, values, left-out value, sizes, factors, sides multiplied,
+            classifiers, model and settings, test sizes, features, seed, sources.
+        rows: one dict per (classifier, training, value): ``classifier``, ``training``
+            (``real``, ``signal+generated`` or ``background+generated``), ``value``,
+            ``left_out`` (a parameterised classifier scored at the value it never saw),
+            ``factor``, ``n_real`` signal events at the value, ``n_generated``, the
+            record of :func:`evmult.classify.scored` and, for multiplied trainings,
+            ``gain`` over ``real``.
+    """
+
+    channel: str
+    setup: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        """A line per training and value and, per multiplied one, whether it helped."""
+        setup = self.setup
+        lines = [
+            f"{self.channel}: signal at {setup['parameter']} "
+            f"{', '.join(f'{v:g}' for v in setup['values'])}; "
+            f"{setup['n_test_background']:,} background test events"
+            + (
+                f"; {setup['left_out']:g} left out of the parameterised trainings"
+                if setup["left_out"] is not None
+                else ""
+            )
+        ]
+        for row in self.rows:
+            m = row["metrics"]
+            what = row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
+            mark = " (left out)" if row["left_out"] else ""
+            line = (
+                f"  {row['classifier']:4s} {setup['parameter']} {row['value']:<6g} {what:27s} "
+                f"AUC {m['auc']['value']:.4f} ± {m['auc']['std']:.4f}, 1/εB(50%) "
+                f"{m['rejection_50']['value']:.1f} ± {m['rejection_50']['std']:.1f}{mark}"
+            )
+            if "gain" in row:
+                line += f"; {_verdict(row)}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
+        """Write ``classifiers.json``, ``summary.txt``, per classifier the AUC and the
+        rejection against the parameter (``parameter_<name>.png``) and the score
+        distributions (``scores_<name>.png``), PDFs beside them, and ``report.html``,
+        atomically."""
+        from evmult.classify_report import plot_parameter_scan, plot_scores, write_html
+
+        with atomic_directory(outdir, force=force) as tmp:
+            (tmp / "classifiers.json").write_text(
+                json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
+            )
+            (tmp / "summary.txt").write_text(self.text + "\n")
+            figures = []
+            for name in self.setup["classifiers"]:
+                rows = [r for r in self.rows if r["classifier"] == name]
+                title = f"{self.channel}: {name}"
+                scan = tmp / f"parameter_{name}.png"
+                figures.append(
+                    plot_parameter_scan(rows, scan, title=title, parameter=self.setup["parameter"])
+                )
+                at = f"{title}, {self.setup['parameter']} {rows[0]['value']:g}"
+                figures.append(plot_scores(rows, tmp / f"scores_{name}.png", title=at))
+            write_html(
+                tmp / "report.html",
+                title=f"{self.channel}: classifiers at several {self.setup['parameter']} values",
+                summary=self.text,
+                rows=self.rows,
+                figures=figures,
+                setup=self.setup,
+            )
+        return Path(outdir)
+
+
+def _with_parameter(x: np.ndarray, value: float) -> np.ndarray:
+    return np.hstack([x, np.full((len(x), 1), float(value))])
+
+
+def parameterised_study(
+    signals: Mapping[float, ak.Array | str | Path],
+    background: ak.Array | str | Path,
+    *,
+    parameter: str = "mass",
+    size: int | None = None,
+    factors: Sequence[float] = (10.0,),
+    multiply: Sequence[str] = SIDES,
+    classifiers: Sequence[str] = ("pnn", "bdt"),
+    left_out: float | None = None,
+    model: str = "flow-vae",
+    settings: Mapping[str, Any] | None = None,
+    test_fraction: float = 0.3,
+    features: Sequence[str] | None = None,
+    bootstrap: int = 50,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ParameterisedStudy:
+    """Parameterised and per-value classifiers on real and multiplied events; see the
+    module docstring.
+
+    Args:
+        signals: parameter value -> signal event table (or its path); two values at
+            least, three for a left-out one.
+        background: the background event table, of the same channel.
+        parameter: the parameter's name, for the labels (e.g. ``mass``).
+        size: real signal training events per value (default: all after the test split).
+        factors: generated events per real training event, for each side multiplied.
+        multiply: which of :data:`SIDES` to multiply (each in its own trainings).
+        classifiers: names of :data:`evmult.classifiers.CLASSIFIERS`.
+        left_out: a value the parameterised classifiers do not train on (``None``: none).
+        model: the generators' family; ``settings`` as for :func:`evmult.fit`.
+        test_fraction: the share of each table held out for testing.
+        features: feature columns (default: every feature of the channel).
+        bootstrap: Poisson resamples of the test set for the spreads.
+        seed: seed of the splits, the generators and the classifiers.
+        progress: called with one line per step (e.g. ``print``).
+
+    Returns:
+        The :class:`ParameterisedStudy`.
+
+    Raises:
+        InputError: for fewer than two values, tables of different channels, an
+            unknown classifier or side, a left-out value that is not a signal value or
+            leaves fewer than two, or a size beyond a value's training events.
+    """
+    from evmult.pipeline import fit
+    from evmult.pipeline import multiply as generate
+
+    say = progress or (lambda _line: None)
+    values = sorted(float(v) for v in signals)
+    if len(values) < 2:
+        msg = f"a parameterised study needs signal tables at two values at least, got {values}"
+        raise InputError(msg)
+    unknown = [c for c in classifiers if c not in CLASSIFIERS]
+    if unknown:
+        msg = f"unknown classifier {unknown[0]!r}; known: {', '.join(CLASSIFIERS)}"
+        raise InputError(msg)
+    bad = [s for s in multiply if s not in SIDES]
+    if bad:
+        msg = f"cannot multiply {bad[0]!r}; choose from {', '.join(SIDES)}"
+        raise InputError(msg)
+    if left_out is not None:
+        left_out = float(left_out)
+        if left_out not in values or len(values) < 3:
+            msg = f"left-out {parameter} {left_out:g} must be one of {len(values)} ≥ 3 signal values {values}"
+            raise InputError(msg)
+    by_value = {
+        float(v): as_table(t, f"signal table at {parameter} {v:g}") for v, t in signals.items()
+    }
+    bkg = as_table(background, "background event table")
+    channel = table_metadata(bkg).get("channel")
+    for v, t in by_value.items():
+        if table_metadata(t).get("channel") != channel:
+            msg = f"the signal at {parameter} {v:g} is of channel {table_metadata(t).get('channel')!r}, the background of {channel!r}"
+            raise InputError(msg)
+
+    rng = np.random.default_rng(seed)
+    tests, trains = {}, {}
+    for v in values:
+        t = by_value[v]
+        perm = rng.permutation(len(t))
+        n_test = round(test_fraction * len(t))
+        pool = perm[n_test:]
+        if size is not None and size > len(pool):
+            msg = f"size {size:,} exceeds the {len(pool):,} training signal events at {parameter} {v:g}"
+            raise InputError(msg)
+        tests[v] = t[np.sort(perm[:n_test])]
+        trains[v] = t[np.sort(pool[: size or len(pool)])]
+    perm = rng.permutation(len(bkg))
+    n_test_b = round(test_fraction * len(bkg))
+    b_test, b_train = bkg[np.sort(perm[:n_test_b])], bkg[np.sort(perm[n_test_b:])]
+
+    def matrix(table: ak.Array) -> np.ndarray:
+        return _matrix(table, channel, features)
+
+    x_bt, w_bt = matrix(b_test), event_weights(b_test)
+    test_sets = {
+        v: (
+            np.vstack([matrix(tests[v]), x_bt]),
+            np.r_[np.ones(len(tests[v])), np.zeros(len(b_test))],
+            np.r_[event_weights(tests[v]), w_bt],
+        )
+        for v in values
+    }
+    # each training: name, factor, per value (x, w) of the signal, (x, w) of the background
+    real_sig = {v: (matrix(trains[v]), event_weights(trains[v])) for v in values}
+    real_bkg = (matrix(b_train), event_weights(b_train))
+    trainings = [("real", 0.0, real_sig, real_bkg)]
+    factors = sorted(float(f) for f in factors)
+    if "signal" in multiply:
+        generators = {}
+        for v in values:
+            say(f"training {model} on {len(trains[v]):,} signal events at {parameter} {v:g}")
+            generators[v] = fit(trains[v], model=model, seed=seed, **dict(settings or {}))
+        for f in factors:
+            sig = {}
+            for v in values:
+                more = generate(generators[v], n=round(f * len(trains[v])), seed=seed + 1)
+                x, w = real_sig[v]
+                sig[v] = (np.vstack([x, matrix(more)]), augmented_weights(w, len(more)))
+            trainings.append(("signal+generated", f, sig, real_bkg))
+    if "background" in multiply:
+        say(f"training {model} on {len(b_train):,} background events")
+        generator = fit(b_train, model=model, seed=seed, **dict(settings or {}))
+        for f in factors:
+            more = generate(generator, n=round(f * len(b_train)), seed=seed + 1)
+            x, w = real_bkg
+            bkg_more = (np.vstack([x, matrix(more)]), augmented_weights(w, len(more)))
+            trainings.append(("background+generated", f, real_sig, bkg_more))
+
+    rows: list[dict[str, Any]] = []
+    draws: dict[tuple[str, str, float, float], list[dict[str, float]]] = {}
+
+    def add(name: str, kind: str, f: float, v: float, scores: np.ndarray, n_gen: int) -> None:
+        _, y_test, w_test = test_sets[v]
+        record, resamples = scored(y_test, scores, w_test, bootstrap=bootstrap, seed=seed)
+        draws[(name, kind, f, v)] = resamples
+        rows.append(
+            {
+                "classifier": name,
+                "training": kind,
+                "value": v,
+                "left_out": name in PARAMETERISED and v == left_out,
+                "factor": f,
+                "n_real": len(trains[v]),
+                "n_generated": n_gen,
+                **record,
+            }
+        )
+        say(
+            f"{name} {kind} ×{f:g} at {parameter} {v:g}: AUC {record['metrics']['auc']['value']:.4f}"
+        )
+
+    for name in classifiers:
+        for kind, f, sig, (x_b, w_b) in trainings:
+            n_gen = {v: len(sig[v][0]) - len(trains[v]) + len(x_b) - len(b_train) for v in values}
+            if name in PARAMETERISED:
+                trained = [v for v in values if v != left_out]
+                x = np.vstack(
+                    [_with_parameter(sig[v][0], v) for v in trained]
+                    + [np.hstack([x_b, np.full((len(x_b), 1), np.nan)])]
+                )
+                n_sig = sum(len(sig[v][0]) for v in trained)
+                y = np.r_[np.ones(n_sig), np.zeros(len(x_b))]
+                w = np.concatenate([sig[v][1] for v in trained] + [w_b])
+                clf = make(name, seed=seed).fit(x, y, w)
+                for v in values:
+                    scores = clf.score(_with_parameter(test_sets[v][0], v))
+                    add(name, kind, f, v, scores, n_gen[v])
+            else:
+                for v in values:
+                    x = np.vstack([sig[v][0], x_b])
+                    y = np.r_[np.ones(len(sig[v][0])), np.zeros(len(x_b))]
+                    clf = make(name, seed=seed).fit(x, y, np.r_[sig[v][1], w_b])
+                    add(name, kind, f, v, clf.score(test_sets[v][0]), n_gen[v])
+    reals = {(r["classifier"], r["value"]): r for r in rows if r["training"] == "real"}
+    for row in rows:
+        if row["training"] != "real":
+            key = (row["classifier"], row["value"])
+            row["gain"] = paired_gain(
+                row,
+                reals[key],
+                draws[(row["classifier"], row["training"], row["factor"], row["value"])],
+                draws[(row["classifier"], "real", 0.0, row["value"])],
+            )
+    setup = {
+        "parameter": parameter,
+        "values": values,
+        "left_out": left_out,
+        "size": size,
+        "factors": factors,
+        "multiply": list(multiply),
+        "classifiers": list(classifiers),
+        "model": model,
+        "settings": dict(settings or {}),
+        "n_test_signal": {f"{v:g}": len(tests[v]) for v in values},
+        "n_train_signal": {f"{v:g}": len(trains[v]) for v in values},
+        "n_test_background": len(b_test),
+        "n_train_background": len(b_train),
+        "features": list(features) if features else None,
+        "seed": seed,
+        "sources": {
+            "signal": {f"{v:g}": table_metadata(by_value[v]).get("sources", []) for v in values},
+            "background": table_metadata(bkg).get("sources", []),
+        },
+    }
+    return ParameterisedStudy(channel, setup, rows)
