@@ -53,6 +53,22 @@ def test_csv_layout_units_and_labels(tmp_path: Path) -> None:
     assert float(jet.E) == pytest.approx(164.977, rel=1e-5)
 
 
+def test_csv_masses_pdg_for_leptons_and_never_negative(tmp_path: Path) -> None:
+    # a muon whose rounded E is below its momentum, and a photon with E < p
+    line = (
+        "0;z;1;10;0;m-,112000,111976,0.0,1.0;m+,50000,40000,0.5,1.0;g,29990,30000,0.0,0.5;"
+        "j,100000,60000,0.1,0.2;"
+    )
+    path = tmp_path / "m.csv"
+    path.write_text(line + "\r\n\n")  # CRLF and a blank last line
+    events = read_csv_chunk(csv_chunks(path)[0])
+    assert len(events) == 1
+    assert events.Muon.mass[0].tolist() == pytest.approx([0.1056584, 0.1056584])
+    assert events.Photon.mass.tolist() == [[0.0]]
+    e, pt, pz = 100.0, 60.0, 60.0 * np.sinh(0.1)
+    assert events.Jet.mass[0, 0] == pytest.approx(np.sqrt(e**2 - pt**2 - pz**2), rel=1e-6)
+
+
 @pytest.mark.parametrize("chunk_bytes", [23, 50, 160, 1 << 20])
 def test_csv_byte_ranges_cover_every_line_once(tmp_path: Path, chunk_bytes: int) -> None:
     path = tmp_path / "dm.csv"
@@ -69,6 +85,17 @@ def test_csv_errors_name_file_and_offset(tmp_path: Path) -> None:
         read_csv_chunk(csv_chunks(path)[0])
     path.write_text("1;z;1;ten;0;\n")
     with pytest.raises(InputError, match="cannot parse numbers"):
+        read_csv_chunk(csv_chunks(path)[0])
+    # the offset is that of the bad line, after blank ones
+    first = CSV_LINES[0] + "\n\n"
+    path.write_text(first + "2;z;1;10;0;j,1,2,3;\n")
+    with pytest.raises(InputError, match=rf"\(byte {len(first)}\): cannot parse numbers"):
+        read_csv_chunk(csv_chunks(path)[0])
+    path.write_text(first + "2;z;nan;10;0;\n")
+    with pytest.raises(InputError, match=rf"\(byte {len(first)}\): non-finite weight"):
+        read_csv_chunk(csv_chunks(path)[0])
+    path.write_text(first + "2;z;1;10\n")
+    with pytest.raises(InputError, match="expected event_id;process;weight;MET;METphi"):
         read_csv_chunk(csv_chunks(path)[0])
 
 
