@@ -23,8 +23,9 @@ import awkward as ak
 
 from evmult.coffea import extract
 from evmult.compare import generation_rate
+from evmult.models import load
 from evmult.models.refiner import describe
-from evmult.pipeline import fit, load_model
+from evmult.pipeline import fit
 from evmult.table import split_table
 from evmult.validation import validate
 
@@ -50,7 +51,7 @@ def main() -> None:
     settings = dict(s.split("=", 1) for s in args.set)
     start = time.perf_counter()
     if args.load:
-        model = load_model(args.load)
+        model = load(args.load)
     else:
         model = fit(
             train,

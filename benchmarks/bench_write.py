@@ -57,9 +57,9 @@ def main() -> None:
             f"trained {model.name} ({args.preset or 'default'}) in {time.perf_counter() - start:.0f} s"
         )
     else:
-        from evmult.pipeline import load_model
+        from evmult.models import load
 
-        model = load_model(args.model)
+        model = load(args.model)
     model.sample(1_000, seed=0)  # warm-up
     before = peak_rss_mb()
     with tempfile.TemporaryDirectory(dir=args.out) as tmp:

@@ -13,8 +13,9 @@ from conftest import DEMO_SAMPLE, QUICK
 from evmult.amplify import amplification_study, worth_curve
 from evmult.cli import main
 from evmult.coffea import extract
+from evmult.models import load
 from evmult.output import worth_warning
-from evmult.pipeline import fit, load_model
+from evmult.pipeline import fit
 from evmult.table import split_table, write_table
 
 
@@ -112,7 +113,7 @@ def test_amplify_and_worth_commands(
     assert "the training events themselves" in printed
     assert "recorded in" in printed
     assert (tmp_path / "w" / "worth.png").is_file()
-    recorded = load_model(model).info["worth"]
+    recorded = load(model).info["worth"]
     assert recorded["reference"]["path"] == str(paths["r"].resolve())
     assert recorded["largest_useful_factor"] > 0
 

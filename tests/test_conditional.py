@@ -17,7 +17,7 @@ from evmult.coffea import extract
 from evmult.encoding import Encoding
 from evmult.errors import InputError
 from evmult.features import feature_columns
-from evmult.models import MODELS, Generator
+from evmult.models import MODELS, Generator, load
 from evmult.output import plan, write_generated
 from evmult.pipeline import fit
 from evmult.table import read_table, write_table
@@ -256,7 +256,7 @@ def test_conditional_seeds_and_files(conditional: Generator, tmp_path: Path) -> 
     a = conditional.sample(300, seed=4, label={"mu": 200, "e": 100})
     assert ak.array_equal(a, conditional.sample(300, seed=4, label={"mu": 200, "e": 100}))
     assert ak.all(ak.num(a.Muon[:200]) == 2)
-    again = Generator.load(conditional.save(tmp_path / "c.evmult"))
+    again = load(conditional.save(tmp_path / "c.evmult"))
     assert again.labels == ["e", "mu"]
     assert ak.array_equal(again.sample(300, seed=4, label={"mu": 200, "e": 100}), a)
 

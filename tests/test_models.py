@@ -14,8 +14,8 @@ from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 
 from evmult.cli import main
 from evmult.coffea import extract
-from evmult.errors import InputError
-from evmult.models import DEFAULT_MODEL, MODELS, Generator, ModelFileError, TrainingError
+from evmult.errors import InputError, ModelFileError, TrainingError
+from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
 from evmult.pipeline import apply_overrides, fit, multiply
 from evmult.table import read_table, write_table
 from evmult.validation import physicality
@@ -62,7 +62,7 @@ def test_seeds_reproduce(fitted: Generator) -> None:
 
 def test_save_and_load_give_identical_samples(fitted: Generator, tmp_path: Path) -> None:
     path = fitted.save(tmp_path / "m.evmult")
-    again = Generator.load(path)
+    again = load(path)
     assert type(again) is type(fitted)
     assert again.config == fitted.config
     assert ak.array_equal(fitted.sample(500, seed=6), again.sample(500, seed=6))
@@ -118,16 +118,16 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
     junk = tmp_path / "junk.evmult"
     junk.write_bytes(b"\x00" * 100)
     with pytest.raises(ModelFileError, match=r"junk\.evmult: not a readable evmult model file"):
-        Generator.load(junk)
+        load(junk)
     with pytest.raises(ModelFileError, match="no such model file"):
-        Generator.load(tmp_path / "missing.evmult")
+        load(tmp_path / "missing.evmult")
     good = fit(zll, model="smearing").save(tmp_path / "good.evmult")
     # as from an older, incompatible evmult
     old = rewrite_model_file(
         good, tmp_path / "old.evmult", lambda header: header["encoding"].pop("aliases")
     )
     with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
-        Generator.load(old)
+        load(old)
     cfg = apply_overrides(MODELS["flow-vae"].Config(), {"train.epochs": "3", "hidden": "[16, 8]"})
     assert cfg.train.epochs == 3
     assert cfg.hidden == (16, 8)

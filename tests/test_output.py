@@ -21,7 +21,7 @@ from evmult.channels import get_channel
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
-from evmult.models import Generator
+from evmult.models import load
 from evmult.output import write_generated, write_generated_dask
 from evmult.pipeline import fit, multiply
 from evmult.table import read_table, write_table
@@ -56,7 +56,7 @@ def test_root_file_is_reselected_by_the_channel_processor(zll_model: Path, tmp_p
     info = write_generated(zll_model, out, n=5_000, seed=2, chunk_size=1_234)
     assert info["events"] == 5_000
     generated = multiply(zll_model, n=5_000, seed=2)
-    model = Generator.load(zll_model)
+    model = load(zll_model)
     assert info["sum_weights"] == pytest.approx(model.info["train_yield"], rel=1e-9)
 
     again = extract([out], "zll")  # NanoAODSchema, through coffea's Runner

@@ -14,7 +14,7 @@ from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
-from evmult.models import Generator
+from evmult.models import load
 from evmult.models.refiner import Refiner, RefineSettings, refiner_features
 from evmult.models.training import TrainSettings
 from evmult.pipeline import fit
@@ -91,7 +91,7 @@ def test_a_refined_generator_keeps_fewer_events_and_its_file_keeps_the_refiner(
     events = model.sample(2_000, seed=3)
     assert len(events) == 2_000
     rejected = events.attrs["evmult"]["generated"]["rejected_fraction"]
-    again = Generator.load(model.save(tmp_path / "m.evmult"))
+    again = load(model.save(tmp_path / "m.evmult"))
     assert again.refiner is not None
     assert again.refine == model.refine
     for (k, a), (_, b) in zip(
@@ -115,7 +115,7 @@ def test_files_from_before_refinement_load_unrefined(zll: ak.Array, tmp_path: Pa
     old = rewrite_model_file(
         path, tmp_path / "old.evmult", unrefined, lambda name: not name.startswith("refiner.")
     )
-    model = Generator.load(old)
+    model = load(old)
     assert model.refiner is None
     assert model.refine.mode == "off"
     assert len(model.sample(100, seed=1)) == 100
@@ -131,7 +131,7 @@ def test_cli_train_reports_the_refiner(zll: ak.Array, tmp_path: Path, capsys) ->
     args = ["train", str(table), "-o", str(out), "--quiet", "--refine", "on", *sets]
     assert main([*args, "--set", "refine.quantile=0.95"]) == 0
     assert "refiner: AUC" in capsys.readouterr().out
-    assert Generator.load(out).refine.quantile == 0.95
+    assert load(out).refine.quantile == 0.95
     with pytest.raises(InputError, match="unknown setting 'cap'"):
         fit(zll, seed=1, **QUICK["flow-vae"], **{"refine.cap": 3})
 

@@ -17,9 +17,13 @@ __all__ = ["__version__", "fit", "load", "multiply"]
 
 def __getattr__(name: str) -> Any:
     # torch is imported only when a model is used, not by `import evmult`
-    if name in {"fit", "multiply", "load"}:
+    if name == "load":
+        from evmult.models import load
+
+        return load
+    if name in {"fit", "multiply"}:
         from evmult import pipeline
 
-        return getattr(pipeline, "load_model" if name == "load" else name)
+        return getattr(pipeline, name)
     msg = f"module 'evmult' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -174,9 +174,10 @@ def worth_curve(
         InputError: for an empty factor list, a reference of another channel or
             unknown features.
     """
-    from evmult.pipeline import load_model, multiply
+    from evmult.models import load
+    from evmult.pipeline import multiply
 
-    gen = model if hasattr(model, "sample") else load_model(model)
+    gen = model if hasattr(model, "sample") else load(model)
     if not factors or min(factors) <= 0:
         msg = f"factors must be positive, got {list(factors)}"
         raise InputError(msg)

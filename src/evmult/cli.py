@@ -358,11 +358,11 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 def _cmd_worth(args: argparse.Namespace) -> int:
     from evmult.amplify import worth_curve
     from evmult.amplify_report import describe, write_curve
-    from evmult.pipeline import load_model
+    from evmult.models import load
     from evmult.table import file_sha256
 
     out = _writable_dir(args.output, force=args.force) if args.output else None
-    model = load_model(args.model)
+    model = load(args.model)
     curve = worth_curve(
         model,
         args.reference,

@@ -8,7 +8,14 @@ other exception.
 
 from __future__ import annotations
 
-__all__ = ["EvmultError", "EvmultWarning", "InputError", "SelectionError"]
+__all__ = [
+    "EvmultError",
+    "EvmultWarning",
+    "InputError",
+    "ModelFileError",
+    "SelectionError",
+    "TrainingError",
+]
 
 
 class EvmultError(Exception):
@@ -24,6 +31,14 @@ class InputError(EvmultError):
 
 class SelectionError(EvmultError):
     """A channel selection kept no events, or was asked for with invalid options."""
+
+
+class ModelFileError(InputError):
+    """A model file is missing, corrupt or of another format."""
+
+
+class TrainingError(EvmultError):
+    """Training failed (e.g. a non-finite loss)."""
 
 
 class EvmultWarning(UserWarning):

@@ -629,10 +629,10 @@ def write_generated(
     Returns:
         ``{"events", "sum_weights", "generated", "original", "path"}``.
     """
-    from evmult.pipeline import load_model
+    from evmult.models import load
 
     model_file = None if hasattr(model, "sample") else model
-    gen = load_model(model) if model_file is not None else model
+    gen = load(model) if model_file is not None else model
     path = Path(path)
     original, p = _prepare(
         gen,
@@ -704,9 +704,9 @@ def _partition_task(
     settings: dict[str, Any],
 ) -> dict[str, Any]:
     """One Dask task: load the model, write the blocks' events to ``path``."""
-    from evmult.pipeline import load_model
+    from evmult.models import load
 
-    model = load_model(model_file)
+    model = load(model_file)
     fmt = Path(path).suffix[1:]
     return write_events(
         model, p, path, fmt=fmt, original=original, blocks=blocks, model_file=model_file, **settings
@@ -762,10 +762,10 @@ def write_generated_dask(
     import shutil
     import tempfile
 
-    from evmult.pipeline import load_model
+    from evmult.models import load
 
     path = Path(path)
-    model = load_model(model_file)
+    model = load(model_file)
     original, p = _prepare(
         model,
         path,

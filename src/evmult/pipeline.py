@@ -17,10 +17,10 @@ import awkward as ak
 
 from evmult.channels import CHANNELS, Channel
 from evmult.errors import InputError
-from evmult.models import DEFAULT_MODEL, MODELS, Generator
+from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
 from evmult.table import as_table, file_sha256, table_metadata
 
-__all__ = ["PRESETS", "apply_overrides", "fit", "load_model", "multiply"]
+__all__ = ["PRESETS", "apply_overrides", "fit", "multiply"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
@@ -161,11 +161,6 @@ def _conditions_of(spec: str, channel: Channel) -> str | None:
     return "+".join(parts) or None
 
 
-def load_model(path: str | Path) -> Generator:
-    """Load a model file written by ``Generator.save`` / ``evmult train``."""
-    return Generator.load(path)
-
-
 def multiply(
     model: Generator | str | Path,
     *,
@@ -191,7 +186,7 @@ def multiply(
     """
     from evmult.output import BLOCK, generate, plan, provenance, table_record
 
-    gen = model if isinstance(model, Generator) else load_model(model)
+    gen = model if isinstance(model, Generator) else load(model)
     p = plan(gen, factor=factor, n=n, seed=seed, block=block or BLOCK)
     parts = list(generate(gen, p))
     table = parts[0] if len(parts) == 1 else ak.concatenate(parts)

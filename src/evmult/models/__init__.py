@@ -9,11 +9,15 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from evmult.errors import ModelFileError
 from evmult.models.ae_latent import AELatent
 from evmult.models.alpha_vae import AlphaVAE
-from evmult.models.base import Generator, ModelFileError, TrainingError, pick_device
+from evmult.models.base import Generator, read_model_file
 from evmult.models.copula_vae import CopulaVAE, CopulaVAED
 from evmult.models.smearing import SmearingMultiplier
+from evmult.models.training import pick_device
 from evmult.models.vae import FlowVAE, PlainVAE
 from evmult.models.vae_d import VAED, VAENFD
 from evmult.models.vae_nf import VAENF
@@ -30,10 +34,8 @@ __all__ = [
     "CopulaVAED",
     "FlowVAE",
     "Generator",
-    "ModelFileError",
     "PlainVAE",
     "SmearingMultiplier",
-    "TrainingError",
     "load",
     "pick_device",
 ]
@@ -55,6 +57,17 @@ MODELS: dict[str, type[Generator]] = {
 DEFAULT_MODEL = FlowVAE.name
 
 
-def load(path: str) -> Generator:
-    """Load any evmult model file."""
-    return Generator.load(path)
+def load(path: str | Path) -> Generator:
+    """Load a model file of any family (written by ``Generator.save`` or ``evmult
+    train``); ``evmult.load`` is this function.
+
+    Raises:
+        ModelFileError: for a missing or corrupt file, a file of another model-file
+            format, or one of a family this evmult does not know.
+    """
+    header, tensors = read_model_file(path)
+    family = MODELS.get(header.get("model"))
+    if family is None:
+        msg = f"{path}: holds a {header.get('model')!r} model; known: {', '.join(MODELS)}"
+        raise ModelFileError(msg)
+    return family.restore(header, tensors, path)

@@ -27,21 +27,19 @@ import torch
 
 from evmult._version import __version__
 from evmult.encoding import Encoding
-from evmult.errors import EvmultError, InputError
+from evmult.errors import EvmultError, InputError, ModelFileError
+from evmult.models.training import per_label_weights
 from evmult.table import atomic_path, event_weights, json_safe, table_metadata
 
 if TYPE_CHECKING:
-    from evmult.coffea import ChannelProcessor
+    from evmult.channel_processor import ChannelProcessor
     from evmult.models.refiner import Refiner, RefineSettings
 
 __all__ = [
     "FORMAT_VERSION",
     "Generator",
-    "ModelFileError",
-    "TrainingError",
     "join_context",
-    "per_label_weights",
-    "pick_device",
+    "read_model_file",
     "split_context",
 ]
 
@@ -77,54 +75,6 @@ def split_context(batch: torch.Tensor, context: int) -> tuple[torch.Tensor, torc
 def join_context(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """``z`` with the context columns ``c`` appended (a no-op for an empty context)."""
     return torch.cat([z, c], dim=-1) if c.shape[-1] else z
-
-
-class ModelFileError(InputError):
-    """A model file is missing, corrupt or of another format."""
-
-
-class TrainingError(EvmultError):
-    """Training failed (e.g. a non-finite loss)."""
-
-
-def per_label_weights(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Event weights scaled to a mean of 1 within every label.
-
-    A conditional model learns each label's distribution (the weights within a label
-    shape it) and keeps each label's yield apart (``Generator.info``); scaled so, a
-    label of small weights (a process with a small cross-section) is not learned less
-    carefully than the others. A label whose weights do not sum to a positive number
-    counts its events.
-
-    Args:
-        weights: event weights.
-        index: each event's label index.
-
-    Example:
-        >>> per_label_weights(np.array([10.0, 30.0, 1.0]), np.array([0, 0, 1])).tolist()
-        [0.5, 1.5, 1.0]
-    """
-    out = np.asarray(weights, np.float64).copy()
-    for k in np.unique(index):
-        members = index == k
-        total = out[members].sum()
-        out[members] = out[members] * members.sum() / total if total > 0 else 1.0
-    return out
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """The torch device to train on: ``"auto"`` takes CUDA when present, else the CPU.
-
-    Raises:
-        InputError: if a CUDA device is asked for and none is available.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        msg = f"device {device!r} requested but torch sees no CUDA device"
-        raise InputError(msg)
-    return dev
 
 
 class Generator(ABC):
@@ -479,19 +429,34 @@ class Generator(ABC):
 
     @classmethod
     def load(cls, path: str | Path) -> Generator:
-        """Read a model written by :meth:`save` (any registered family)."""
-        from evmult.models import MODELS
+        """Read a model of this family written by :meth:`save` (for a file of any
+        family: :func:`evmult.models.load`).
+
+        Raises:
+            ModelFileError: for a missing or corrupt file, or one of another family.
+        """
+        header, tensors = read_model_file(path)
+        if header.get("model") != getattr(cls, "name", None):
+            msg = f"{path}: holds a {header.get('model')!r} model, not {getattr(cls, 'name', 'a known one')}"
+            raise ModelFileError(msg)
+        return cls.restore(header, tensors, path)
+
+    @classmethod
+    def restore(
+        cls, header: Mapping[str, Any], tensors: Mapping[str, torch.Tensor], path: str | Path
+    ) -> Generator:
+        """A model of this family from a model file's contents (:func:`read_model_file`);
+        ``path`` names the file in errors.
+
+        Raises:
+            ModelFileError: if the configuration, encoding or tensors do not fit.
+        """
         from evmult.models.refiner import Refiner, RefineSettings
 
-        header, tensors = _read(path)
         name = header.get("model")
-        family = MODELS.get(name) if cls is Generator else cls
-        if family is None or family.name != name:
-            msg = f"{path}: holds a {name!r} model, not {getattr(cls, 'name', 'a known one')}"
-            raise ModelFileError(msg)
         try:
-            model = family(
-                family.Config(**header["config"]),
+            model = cls(
+                cls.Config(**header["config"]),
                 condition=header["info"].get("condition"),
                 # files written before refinement existed are not refined
                 refine=RefineSettings(**header.get("refine", {"mode": "off"})),
@@ -564,7 +529,13 @@ class Generator(ABC):
         return self.encoding
 
 
-def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The header and the tensors of a model file.
+
+    Raises:
+        ModelFileError: for a missing or unreadable file, one without an evmult header
+            or of another model-file format.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file, safe_open
 

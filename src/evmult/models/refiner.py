@@ -36,8 +36,7 @@ from torch import nn
 from evmult.channels import get_channel
 from evmult.encoding import Encoding
 from evmult.errors import InputError
-from evmult.models.base import per_label_weights
-from evmult.models.training import TrainSettings, train
+from evmult.models.training import TrainSettings, per_label_weights, train
 
 __all__ = ["MODES", "RefineSettings", "Refiner", "describe", "refiner_features"]
 

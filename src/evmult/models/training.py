@@ -1,5 +1,6 @@
 """The training loop the torch generators share: AdamW, cosine learning rate, early
-stopping on a validation split, seeded, NaN-refusing, with a progress bar."""
+stopping on a validation split, seeded, NaN-refusing, with a progress bar; the device
+it runs on and the event weights a conditional model learns."""
 
 from __future__ import annotations
 
@@ -15,9 +16,56 @@ import numpy as np
 import torch
 
 from evmult.encoding import Mirror
-from evmult.models.base import TrainingError, pick_device
+from evmult.errors import InputError, TrainingError
 
-__all__ = ["TrainSettings", "autocast", "reflections", "train"]
+__all__ = [
+    "TrainSettings",
+    "autocast",
+    "per_label_weights",
+    "pick_device",
+    "reflections",
+    "train",
+]
+
+
+def per_label_weights(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Event weights scaled to a mean of 1 within every label.
+
+    A conditional model learns each label's distribution (the weights within a label
+    shape it) and keeps each label's yield apart (``Generator.info``); scaled so, a
+    label of small weights (a process with a small cross-section) is not learned less
+    carefully than the others. A label whose weights do not sum to a positive number
+    counts its events.
+
+    Args:
+        weights: event weights.
+        index: each event's label index.
+
+    Example:
+        >>> per_label_weights(np.array([10.0, 30.0, 1.0]), np.array([0, 0, 1])).tolist()
+        [0.5, 1.5, 1.0]
+    """
+    out = np.asarray(weights, np.float64).copy()
+    for k in np.unique(index):
+        members = index == k
+        total = out[members].sum()
+        out[members] = out[members] * members.sum() / total if total > 0 else 1.0
+    return out
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """The torch device to train on: ``"auto"`` takes CUDA when present, else the CPU.
+
+    Raises:
+        InputError: if a CUDA device is asked for and none is available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        msg = f"device {device!r} requested but torch sees no CUDA device"
+        raise InputError(msg)
+    return dev
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from evmult.models.base import TrainingError, join_context, pick_device, split_context
-from evmult.models.training import autocast
+from evmult.errors import TrainingError
+from evmult.models.base import join_context, split_context
+from evmult.models.training import autocast, pick_device
 from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule, mass_column_of, mlp
 from evmult.models.vae_nf import VAENFConfig, VAENFModule
 
