@@ -8,7 +8,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from evmult.coffea import ChannelProcessor
+from evmult.channel_processor import ChannelProcessor
 from evmult.errors import InputError
 from evmult.readers import ReaderOptions, flat_weight, vector_record
 

@@ -7,7 +7,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from evmult.coffea import ChannelProcessor
+from evmult.channel_processor import ChannelProcessor
 from evmult.processors.common import (
     PhotonOptions,
     good_jets,

@@ -7,7 +7,7 @@ from typing import Any
 
 import awkward as ak
 
-from evmult.coffea import ChannelProcessor
+from evmult.channel_processor import ChannelProcessor
 from evmult.processors.common import ObjectOptions, good_jets, good_leptons, table_fields
 from evmult.selection import has_sfos_pair, merge_leptons, split_flavours
 

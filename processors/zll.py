@@ -8,7 +8,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from evmult.coffea import ChannelProcessor
+from evmult.channel_processor import ChannelProcessor
 from evmult.processors.common import ObjectOptions, good_jets, good_leptons, table_fields
 from evmult.selection import leading_os_pair, merge_leptons
 
