@@ -57,6 +57,7 @@ __all__ = [
     "metrics_of",
     "paired_gain",
     "scored",
+    "verdict",
 ]
 
 METRICS = ("auc", "rejection_50", "rejection_80", "accuracy", "f1", "kappa")
@@ -258,7 +259,7 @@ class ClassifierStudy:
             if "equivalent" in row:
                 bound = {"<": "≤ ", ">": "> "}.get(row["bound"], "")
                 line += f"; worth {bound}{row['equivalent']:,.0f} real signal events"
-                line += f" ({_verdict(row)})"
+                line += f" ({row['verdict']})"
             lines.append(line)
         return "\n".join(lines)
 
@@ -285,7 +286,12 @@ class ClassifierStudy:
                 title = f"{self.channel}: {name}"
                 figures += [
                     plot_learning_curve(rows, tmp / f"learning_curve_{name}.png", title=title),
-                    plot_rejection(rows, tmp / f"rejection_{name}.png", title=title),
+                    plot_rejection(
+                        rows,
+                        tmp / f"rejection_{name}.png",
+                        title=title,
+                        efficiencies=ROC_EFFICIENCIES,
+                    ),
                     plot_scores(rows, tmp / f"scores_{name}.png", title=title),
                 ]
             write_html(
@@ -299,16 +305,22 @@ class ClassifierStudy:
         return Path(outdir)
 
 
-def _verdict(row: Mapping[str, Any]) -> str:
-    """A gain (or a loss) only where it leaves twice its spread, the two trainings
-    compared on the same resamples of the test events."""
+def verdict(gain: Mapping[str, Mapping[str, float]]) -> str:
+    """The words for a :func:`paired_gain`: a gain (or a loss) only where it leaves
+    twice its spread, the two trainings compared on the same resamples of the test
+    events.
+
+    Example:
+        >>> verdict({"auc": {"value": 0.01, "std": 0.002}, "rejection_50": {"value": 1, "std": 2}})
+        'AUC better by 0.01 ± 0.002, rejection at 50 % no change beyond the spread'
+    """
     words = []
     for key, name in (("auc", "AUC"), ("rejection_50", "rejection at 50 %")):
-        gain = row["gain"][key]
-        if gain["value"] > 2 * gain["std"]:
-            words.append(f"{name} better by {gain['value']:.3g} ± {gain['std']:.2g}")
-        elif gain["value"] < -2 * gain["std"]:
-            words.append(f"{name} worse by {-gain['value']:.3g} ± {gain['std']:.2g}")
+        g = gain[key]
+        if g["value"] > 2 * g["std"]:
+            words.append(f"{name} better by {g['value']:.3g} ± {g['std']:.2g}")
+        elif g["value"] < -2 * g["std"]:
+            words.append(f"{name} worse by {-g['value']:.3g} ± {g['std']:.2g}")
         else:
             words.append(f"{name} no change beyond the spread")
     return ", ".join(words)
@@ -448,6 +460,7 @@ def classifier_study(
                     resamples[(row["training"], row["factor"], row["n_real"])],
                     resamples[("real", 0.0, row["n_real"])],
                 )
+                row["verdict"] = verdict(row["gain"])
     setup = {
         "sizes": sizes,
         "factors": sorted(float(f) for f in factors),

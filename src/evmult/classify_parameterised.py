@@ -42,7 +42,7 @@ import awkward as ak
 import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
-from evmult.classify import _matrix, _verdict, augmented_weights, paired_gain, scored
+from evmult.classify import _matrix, augmented_weights, paired_gain, scored, verdict
 from evmult.errors import InputError
 from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
 
@@ -65,7 +65,7 @@ class ParameterisedStudy:
             ``left_out`` (a parameterised classifier scored at the value it never saw),
             ``factor``, ``n_real`` signal events at the value, ``n_generated``, the
             record of :func:`evmult.classify.scored` and, for multiplied trainings,
-            ``gain`` over ``real``.
+            ``gain`` over ``real`` and its ``verdict``.
     """
 
     channel: str
@@ -96,7 +96,7 @@ class ParameterisedStudy:
                 f"{m['rejection_50']['value']:.1f} ± {m['rejection_50']['std']:.1f}{mark}"
             )
             if "gain" in row:
-                line += f"; {_verdict(row)}"
+                line += f"; {row['verdict']}"
             lines.append(line)
         return "\n".join(lines)
 
@@ -323,6 +323,7 @@ def parameterised_study(
                 draws[(row["classifier"], row["training"], row["factor"], row["value"])],
                 draws[(row["classifier"], "real", 0.0, row["value"])],
             )
+            row["verdict"] = verdict(row["gain"])
     setup = {
         "parameter": parameter,
         "values": values,

@@ -91,17 +91,22 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], path: Path, *, title:
     return _save(fig, path)
 
 
-def plot_rejection(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) -> Path:
+def plot_rejection(
+    rows: Sequence[Mapping[str, Any]],
+    path: Path,
+    *,
+    title: str,
+    efficiencies: Sequence[float],
+) -> Path:
     """Background rejection 1/ε_B against signal efficiency for the real budget, the
-    largest real sample and the multiplied trainings, with their ratio to the budget's."""
+    largest real sample and the multiplied trainings, with their ratio to the budget's;
+    each row's ``roc`` holds the rejections at ``efficiencies``."""
     import mplhep
-
-    from evmult.classify import ROC_EFFICIENCIES
 
     fig, (ax, ratio) = _axes((10, 9), nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     real = [r for r in rows if r["training"] == "real"]
     budget, largest = real[0], real[-1]
-    eff = np.asarray(ROC_EFFICIENCIES)
+    eff = np.asarray(efficiencies)
     base = np.asarray(budget["roc"])
     shown = [(budget, "k", f"real {budget['n_real']:,}")]
     if largest is not budget:
@@ -239,7 +244,6 @@ def write_html(
     them) and the figures; the style of ``evmult validate``'s report."""
     import json
 
-    from evmult.classify import _verdict
     from evmult.table import json_safe
 
     esc = html.escape
@@ -259,7 +263,7 @@ def write_html(
         cells += [f"{r['n_real']:,}", f"{r['n_generated']:,}", _cell(m["auc"], 4)]
         cells += [_cell(m["rejection_50"], 1), _cell(m["rejection_80"], 2)]
         cells += [_cell(m[k], 3) for k in ("accuracy", "f1", "kappa")]
-        cells += [worth, _verdict(r) if "gain" in r else ""]
+        cells += [worth, r.get("verdict", "")]
         body.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     imgs = "".join(
         f'<figure><img src="{esc(f.name)}" alt="{esc(f.name)}"></figure>' for f in figures
