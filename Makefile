@@ -1,6 +1,6 @@
 # evmult developer entry points. Two commands do all set-up on a fresh clone:
 #   make demo   -- create .venv, install, run the main job on the embedded sample
-#   make test   -- create .venv if needed, install with test extras, run the suite
+#   make test   -- create .venv if needed, install the dev extras, lint, tests, docs
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.evmult-installed
 TORCH  := torch==2.13.0
 DEMO   := demo-output
 
-.PHONY: install test lint demo demo-sample clean
+.PHONY: install test lint docs demo demo-sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest
+	$(MAKE) docs
+
+# The documentation site (Sphinx + MyST + furo), warnings as errors.
+docs: install
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
 # The whole job on the embedded sample: extract -> split -> train -> what its events are
 # worth (recorded in the model file) -> multiply x10 into a NanoAOD-style ROOT file ->
@@ -52,4 +57,4 @@ demo-sample: install
 	$(BIN)/python examples/make_demo_sample.py -o examples/data/demo_zll.root --force
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache docs/_build

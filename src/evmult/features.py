@@ -82,7 +82,7 @@ def derived_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
 
     From the objects of the channel's first resonance (e.g. the lepton pair of ``zll``,
     the K π π of ``dplus``): the pT of their summed system (``sys_pt``) and the ΔR and
-    |Δφ| of the two leading ones (``dR_12``, ``dphi_12``). NaN where the event has
+    ``|Δφ|`` of the two leading ones (``dR_12``, ``dphi_12``). NaN where the event has
     fewer than two such objects.
 
     Args:

@@ -5,12 +5,10 @@ events ``x`` (n × features, NaN for absent objects) of class ``y`` (1 signal, 0
 background) with event weights, each class carrying the same total weight in training;
 ``score(x)`` is the signal probability. Fixed seeds give the same classifier.
 
-| name | what it is |
-|---|---|
-| ``bdt`` | gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``) |
-| ``rf`` | a random forest (scikit-learn ``RandomForestClassifier``) |
-| ``nn`` | a torch MLP on standardised inputs, absent objects flagged |
-| ``pnn`` | the MLP with the signal's parameter (a mass) as its last input column |
+* ``bdt``: gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``)
+* ``rf``: a random forest (scikit-learn ``RandomForestClassifier``)
+* ``nn``: a torch MLP on standardised inputs, absent objects flagged
+* ``pnn``: the MLP with the signal's parameter (a mass) as its last input column
 
 Example:
     >>> import numpy as np

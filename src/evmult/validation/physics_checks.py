@@ -32,10 +32,10 @@ def physicality(
 ) -> dict[str, float]:
     """Fractions of events whose objects are physically valid.
 
-    Checks: every pT > 0; E ≥ |p| (m² ≥ 0); collections pT-ordered; φ in (−π, π];
-    |η| within the acceptance of the same collection in ``reference`` (when given): its
-    largest |η| rounded up to 0.1, as detector edges lie at round values (2.4, 2.5, 4.7)
-    and a finite sample's largest |η| falls just short of them;
+    Checks: every pT > 0; E ≥ ``|p|`` (m² ≥ 0); collections pT-ordered; φ in (−π, π];
+    ``|η|`` within the acceptance of the same collection in ``reference`` (when given):
+    its largest ``|η|`` rounded up to 0.1, as detector edges lie at round values (2.4,
+    2.5, 4.7) and a finite sample's largest ``|η|`` falls just short of them;
     integer, non-negative ``nJet``.
 
     Returns:
