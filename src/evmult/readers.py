@@ -17,7 +17,7 @@ not read, is streamed in byte ranges that end on line boundaries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -486,20 +486,23 @@ class _CsvLines:
         return _csv_error(self.chunk, self.begin + a, self.data[a : None if end < 0 else end], why)
 
 
-def _numbers(tokens: Any, lines: _CsvLines, line_of: np.ndarray) -> np.ndarray:
-    """Strings as float64 (vectorised); the first that is no number names its line."""
+def _numbers(tokens: Any, lines: _CsvLines, line_of: Callable[[int], int]) -> np.ndarray:
+    """Strings as float64 (vectorised; surrounding blanks allowed); the first that is no
+    number names its line (``line_of`` maps a token's index to its line's)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        return pc.cast(pc.utf8_trim_whitespace(tokens), pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        for i, text in enumerate(tokens.to_pylist()):
-            try:
-                float(text)
-            except (TypeError, ValueError):
-                raise lines.error(int(line_of[i]), "cannot parse numbers") from None
-        raise lines.error(int(line_of[0]), "cannot parse numbers") from None
+    for attempt in (tokens, pc.utf8_trim_whitespace(tokens)):
+        try:
+            return pc.cast(attempt, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    for i, text in enumerate(tokens.to_pylist()):
+        try:
+            float(text)
+        except (TypeError, ValueError):
+            raise lines.error(line_of(i), "cannot parse numbers") from None
+    raise lines.error(line_of(0), "cannot parse numbers") from None
 
 
 def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
@@ -519,42 +522,61 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
 
     data, begin = _chunk_bytes(chunk)
     try:
-        text = data.decode()
+        data.decode()  # UTF-8 or a clear error
     except UnicodeDecodeError as err:
         msg = f"{chunk.path} (byte {begin + err.start}): not UTF-8 text"
         raise InputError(msg) from None
-    lines = pc.list_flatten(pc.split_pattern(pa.array([text]), "\n"))
+    raw = data.replace(b",", b";")  # code,E,pt,eta,phi fields are tokens like the rest
+    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n")) + 1
+    offsets = np.r_[0, ends, len(raw)] if not ends.size or ends[-1] != len(raw) else np.r_[0, ends]
+    lines = pa.StringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(raw)
+    )
     stripped = pc.utf8_trim_whitespace(lines)
-    kept = np.flatnonzero(pc.utf8_length(stripped).to_numpy() > 0)
+    filled = pc.utf8_length(stripped).to_numpy() > 0
+    kept = np.flatnonzero(filled)
     where = _CsvLines(chunk, data, begin, kept)
-    fields = pc.split_pattern(pc.utf8_rtrim(stripped.take(kept), characters=";"), ";")
+    # event_id;process;weight;MET;METphi;code;E;pt;eta;phi;... as one list of tokens
+    body = pc.utf8_rtrim(stripped.filter(pa.array(filled)), characters=";")
+    tokens = pc.split_pattern(body, ";")
     n_events = len(kept)
-    n_fields = pc.list_value_length(fields).to_numpy()
-    short = np.flatnonzero(n_fields < 5)
+    n_tokens = pc.list_value_length(tokens).to_numpy()
+    short = np.flatnonzero(n_tokens < 5)
     if len(short):
         raise where.error(int(short[0]), "expected event_id;process;weight;MET;METphi")
-    flat = pc.list_flatten(fields)
-    first = (np.cumsum(n_fields) - n_fields).astype(np.int64)  # each line's first field
-    events = np.arange(n_events)
-    weight, met, metphi = (_numbers(flat.take(first + k), where, events) for k in (2, 3, 4))
+    ragged = np.flatnonzero((n_tokens - 5) % 5)
+    if len(ragged):
+        raise where.error(int(ragged[0]), "cannot parse numbers")
+    flat = pc.list_flatten(tokens)
+    first = (np.cumsum(n_tokens) - n_tokens).astype(np.int64)  # each line's first token
+    n_objects = (n_tokens - 5) // 5
+    line_of = np.repeat(np.arange(n_events), n_objects)  # each object's event
+    rank = np.arange(len(line_of)) - np.repeat(np.cumsum(n_objects) - n_objects, n_objects)
+    code_at = first[line_of] + 5 + 5 * rank  # each object's code token
+    numeric = np.ones(len(flat), bool)
+    for index in (first, first + 1, code_at):  # event_id, process, codes
+        numeric[index] = False
+    per_event = 3 + 4 * n_objects  # weight, MET, METphi, then E, pt, eta, phi per object
+    starts = np.cumsum(per_event) - per_event
+    numbers = _numbers(
+        flat.filter(pa.array(numeric)),
+        where,
+        lambda i: int(np.searchsorted(starts, i, side="right") - 1),
+    )
+    header = np.zeros(len(numbers), bool)
+    for k in range(3):
+        header[starts + k] = True
+    weight, met, metphi = numbers[header].reshape(-1, 3).T
+    e, pt, eta, phi = numbers[~header].reshape(-1, 4).T
     process = flat.take(first + 1)
-    n_objects = n_fields - 5
-    position = np.arange(len(flat)) - np.repeat(first, n_fields)  # field index in its line
-    objects = np.flatnonzero(position >= 5)
-    line_of = np.repeat(events, n_objects)
-    parts = pc.split_pattern(flat.take(objects), ",")
-    bad = np.flatnonzero(pc.list_value_length(parts).to_numpy() != 5)
-    if len(bad):
-        raise where.error(int(line_of[bad[0]]), "cannot parse numbers")
-    items = pc.list_flatten(parts)
-    at = np.arange(len(objects)) * 5
-    codes = pc.index_in(items.take(at), value_set=pa.array(list(_CSV_CODES)))
+    is_code = np.zeros(len(flat), bool)
+    is_code[code_at] = True
+    codes = pc.index_in(flat.filter(pa.array(is_code)), value_set=pa.array(list(_CSV_CODES)))
     unknown = np.flatnonzero(pc.is_null(codes).to_numpy(zero_copy_only=False))
     if len(unknown):
-        code = items.take(at[unknown[:1]]).to_pylist()[0]
-        raise where.error(int(line_of[unknown[0]]), f"unknown object code {code!r}")
+        bad_code = flat[int(code_at[unknown[0]])].as_py()
+        raise where.error(int(line_of[unknown[0]]), f"unknown object code {bad_code!r}")
     code = codes.to_numpy(zero_copy_only=False).astype(np.int64)
-    e, pt, eta, phi = (_numbers(items.take(at + k), where, line_of) for k in (1, 2, 3, 4))
     pz = pt * np.sinh(eta)
     mass = np.sqrt(np.maximum(e * e - pt * pt - pz * pz, 0.0)) / 1000.0
     coll_of = np.array([_CSV_COLLECTIONS.index(c) for c, _ in _CSV_CODES.values()])[code]
@@ -566,22 +588,23 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
             raise where.error(int(bad[0]), f"non-finite {name}")
     out: dict[str, Any] = {}
     for i, coll in enumerate(_CSV_COLLECTIONS):
-        sel = coll_of == i
+        sel = np.flatnonzero(coll_of == i)
+        sel = sel[np.lexsort((-pt[sel], line_of[sel]))]  # by event, then decreasing pT
         num = {"pt": pt[sel] / 1000.0, "eta": eta[sel], "phi": phi[sel], "mass": mass[sel]}
         if coll in _PDG_MASS:
-            num["mass"] = np.full(int(sel.sum()), _PDG_MASS[coll])
+            num["mass"] = np.full(len(sel), _PDG_MASS[coll])
         for k, v in num.items():
             bad = np.flatnonzero(~np.isfinite(v))
             if len(bad):
                 raise where.error(int(line_of[sel][bad[0]]), f"non-finite {coll} {k}")
-        n_per_event = np.bincount(line_of[sel], minlength=n_events)
-        fields: dict[str, Any] = {k: ak.unflatten(v, n_per_event) for k, v in num.items()}
-        q = ak.unflatten(charge[sel], n_per_event)
+        fields: dict[str, np.ndarray] = {k: v.astype(np.float32) for k, v in num.items()}
+        q = charge[sel]
         if coll in ("Muon", "Electron"):
-            fields |= _lepton_ids(coll, q)
+            fields |= {k: v.astype(np.int32) for k, v in _lepton_ids(coll, q).items()}
         elif coll == "Jet":
             fields["btag"] = q == 1
-        out[coll] = _objects(fields)
+        flat_objects = ak.zip(fields, with_name="Momentum4D")
+        out[coll] = ak.unflatten(flat_objects, np.bincount(line_of[sel], minlength=n_events))
     out["MET"] = vector_record({"pt": met / 1000.0, "phi": metphi}, "Momentum2D")
     out["weight"] = weight
     out["process"] = ak.drop_none(ak.from_arrow(process))
