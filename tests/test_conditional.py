@@ -189,35 +189,6 @@ def _sfos(table: ak.Array) -> np.ndarray:
     )
 
 
-def test_inclusive_encodings_saved_before_sfos_mass_learn_every_pairs_mass(
-    inclusive: ak.Array, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as m:  # fit the way files were fitted before
-        m.setattr(Encoding, "_mass_pairs", lambda _self, _v, pair: pair)
-        state = Encoding.fit(inclusive, "inclusive", condition="process").state()
-    del state["sfos_mass"]
-    old = Encoding.from_state(state)
-    assert not old.sfos_mass
-    names = [c.name for c in old.columns]
-    absent = old.encode(inclusive)[1] == 1.0
-    np.testing.assert_array_equal(absent[:, names.index("mll")], _n_leptons(inclusive) < 2)
-    _assert_inclusive_round_trip(old, inclusive)
-
-
-def test_inclusive_encodings_saved_before_pair_scale_solve_the_second_pt(
-    inclusive: ak.Array, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as m:  # fit the way files were fitted before
-        m.setattr(Encoding, "_pair_mode", property(lambda _: False))
-        state = Encoding.fit(inclusive, "inclusive", condition="process").state()
-    del state["pair_scale"]
-    old = Encoding.from_state(state)
-    names = [c.name for c in old.columns]
-    assert "mll_root" in {*names, *old.constants}  # which root of the quadratic
-    assert "lep2_logitratio" not in names
-    _assert_inclusive_round_trip(old, inclusive)
-
-
 def test_inclusive_processor_keeps_every_event(inclusive: ak.Array) -> None:
     assert len(inclusive) == 4000
     leptons = ak.num(inclusive.Muon) + ak.num(inclusive.Electron)

@@ -128,6 +128,16 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
     )
     with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
         load(old)
+    first = rewrite_model_file(
+        good, tmp_path / "v1.evmult", lambda header: header.update(format_version=1)
+    )
+    with pytest.raises(ModelFileError, match=r"v1\.evmult: model-file format 1; .* retrain"):
+        load(first)
+    with pytest.raises(ModelFileError, match="holds a 'smearing' model, not flow-vae"):
+        MODELS["flow-vae"].load(good)
+    wrong = rewrite_model_file(good, tmp_path / "gan.evmult", lambda h: h.update(model="gan"))
+    with pytest.raises(ModelFileError, match="holds a 'gan' model; known: flow-vae"):
+        load(wrong)
     cfg = apply_overrides(MODELS["flow-vae"].Config(), {"train.epochs": "3", "hidden": "[16, 8]"})
     assert cfg.train.epochs == 3
     assert cfg.hidden == (16, 8)

@@ -13,7 +13,7 @@ from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 
 from evmult.cli import main
 from evmult.coffea import extract
-from evmult.errors import InputError
+from evmult.errors import InputError, ModelFileError
 from evmult.models import load
 from evmult.models.refiner import Refiner, RefineSettings, refiner_features
 from evmult.models.training import TrainSettings
@@ -105,7 +105,7 @@ def test_a_refined_generator_keeps_fewer_events_and_its_file_keeps_the_refiner(
     assert float(ak.sum(events.weight)) == pytest.approx(float(ak.sum(zll.weight)))
 
 
-def test_files_from_before_refinement_load_unrefined(zll: ak.Array, tmp_path: Path) -> None:
+def test_files_without_refinement_settings_are_refused(zll: ak.Array, tmp_path: Path) -> None:
     def unrefined(header: dict) -> None:
         for key in ("refine", "refiner"):
             header.pop(key, None)
@@ -115,10 +115,8 @@ def test_files_from_before_refinement_load_unrefined(zll: ak.Array, tmp_path: Pa
     old = rewrite_model_file(
         path, tmp_path / "old.evmult", unrefined, lambda name: not name.startswith("refiner.")
     )
-    model = load(old)
-    assert model.refiner is None
-    assert model.refine.mode == "off"
-    assert len(model.sample(100, seed=1)) == 100
+    with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
+        load(old)
 
 
 def test_cli_train_reports_the_refiner(zll: ak.Array, tmp_path: Path, capsys) -> None:

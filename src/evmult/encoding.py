@@ -54,7 +54,7 @@ from evmult.table import string_column
 
 __all__ = ["CONDITIONS", "DEQUANTISATION_WIDTH", "Column", "Encoding", "Mirror", "wrap_phi"]
 
-_MASS_OFFSET = 1.0  # MET (and masses of encodings fitted before signed_mass): log(1 + x)
+_MASS_OFFSET = 1.0  # MET is learned as log(1 + MET)
 _FLOOR_MARGIN = 1e-3  # pT floors sit this fraction below the lowest training pT
 _ETA_MARGIN = 1e-3  # |η| bounds sit this fraction above the largest training |η|
 # later leptons' bits relative to the leading one's: (bit, relative name, same or not)
@@ -119,6 +119,25 @@ class Encoding:
 
     Build it with :meth:`fit`; rebuild a saved one with :meth:`from_state`.
 
+    Besides what the module docstring lists, the encoding learns:
+
+    * masses as asinh(m), which keeps the slightly negative masses of rounded inputs
+      instead of piling them up at 0;
+    * the flavour and charge of every lepton after the first relative to the first
+      one's, as ``lep2_same`` (same flavour) and ``lep2_opposite`` (opposite charge): a
+      same-flavour opposite-charge pair is then two constant bits, not a correlation
+      between four;
+    * the azimuth of every jet (photon ...) after the first of its collection from that
+      first one's, so that the opening angles within a collection (the jets of a top
+      decay) are coordinates, not differences of two learned angles;
+    * with a variable lepton count (``inclusive``), for events with a same-flavour
+      opposite-charge pair (what a neutral resonance decays to), the pair's mass and the
+      pT ratio of its second lepton to the first, the pair's pT scale solved from the
+      mass so the pT order holds by construction; any other pair (eμ, same charge) and
+      a lone lepton learn the leading lepton's log pT, the mass following from the pT's
+      and angles (the mass of a pair no resonance made is a continuum tied to its
+      opening angle, a relation a model blurs).
+
     Attributes:
         channel: the channel name.
         columns: the encoded (learned) columns, in matrix order.
@@ -144,49 +163,18 @@ class Encoding:
             pT is learned as log(pT − floor) and pT ratios as ratios above it, so a
             generated object never falls below the threshold and a density model
             has no hard edge to learn.
-        signed_mass: masses are learned as asinh(m), which keeps the slightly
-            negative masses of rounded inputs (e.g. DarkMachines files) instead of
-            piling them up at 0 (encodings fitted before this was added: log(1 + m)).
         eta_bound: object kind -> a |η| just above the largest of the training sample
             (the detector acceptance the selection cut at, in effect): η is learned as
             atanh(η / bound), so a generated object never leaves the acceptance and a
             density model has no hard edge to learn. Not for named particles (their
-            η is not cut symmetrically); empty in encodings fitted before this was
-            added.
-        relative_bits: the flavour and charge of every lepton after the first are
-            learned relative to the first one's, as ``lep2_same`` (same flavour) and
-            ``lep2_opposite`` (opposite charge): a same-flavour opposite-charge pair is
-            then two constant bits, not a correlation between four (encodings fitted
-            before this was added: absolute bits).
-        chained_phi: the azimuth of every jet (photon ...) after the first of its
-            collection is measured from that first one's, not from the leader's, so
-            that the opening angles within a collection (the jets of a top decay) are
-            coordinates, not differences of two learned angles (encodings fitted before
-            this was added: every azimuth from the leader).
-        pair_scale: with a variable lepton count (``inclusive``), events with a lepton
-            pair learn its mass and the pT ratio of its second lepton to the first, and
-            the pair's pT scale is solved from the mass: the pT order holds by
-            construction. The leading lepton's own log pT is learned in one-lepton events
-            only. Encodings fitted before this was added learn the leading pT in every
-            event and solve the second from the mass, which breaks the pT order in
-            a fifth of the generated pairs (re-sorting them hardens the leading pT).
-        sfos_mass: with :attr:`pair_scale`, only a same-flavour opposite-charge pair
-            (what a neutral resonance decays to) learns its mass; any other pair (eμ,
-            same charge) learns its leading lepton's log pT, as a lone lepton does, and
-            its mass follows from the pT's and angles. The mass of a pair no resonance
-            made is a continuum tied to its opening angle, a relation the model
-            blurred: its pT, solved from that mass, came out several times too large
-            for nearly collinear pairs. Encodings fitted before this was added learn
-            the mass of every pair.
+            η is not cut symmetrically).
         decay_frame: the three particles of a decay (D⁺ → K⁻π⁺π⁺) are learned as the
             parent's log pT and η (its azimuth is drawn), the resonance mass and the
             decay's coordinates in the parent's rest frame
             (:func:`evmult.physics.decay_coordinates`: the scaled Dalitz variable m₁₂
             and helicity angle, as logit and atanh, and the orientation: atanh of the
-            polar angle's cosine and two azimuths). Encodings fitted before this was
-            added learn every particle's pT, η and φ but the last one's pT, which is
-            solved from the mass: for a boosted parent its nearly collinear daughters
-            make that solution sensitive to every small error in their angles.
+            polar angle's cosine and two azimuths). Without a resonance coordinate,
+            every particle's pT, η and φ are learned.
         acceptance: for a decay learned in its rest frame (:attr:`decay_frame`), each
             particle's [lowest pT, lowest η, highest η] in the training sample, widened
             by 0.1 % of the range: the pT and η of the daughters are not coordinates,
@@ -212,12 +200,7 @@ class Encoding:
     condition_values: list[float] | list[list[float]] = dataclasses.field(default_factory=list)
     labels: list[str] = dataclasses.field(default_factory=list)
     pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
-    signed_mass: bool = False
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
-    relative_bits: bool = False
-    chained_phi: bool = False
-    pair_scale: bool = False
-    sfos_mass: bool = False
     decay_frame: bool = False
     pt_sorted: list[list[str]] = dataclasses.field(default_factory=list)
     acceptance: dict[str, list[float]] = dataclasses.field(default_factory=dict)
@@ -316,14 +299,12 @@ class Encoding:
     @property
     def _pair_mode(self) -> bool:
         """Whether the leading pair of a variable lepton count is learned as its mass
-        and pT ratio (see :attr:`pair_scale`)."""
-        return self.pair_scale and self._leptons_from_mass and self._channel.variable_leptons
+        and pT ratio (a same-flavour opposite-charge pair; see the class docstring)."""
+        return self._leptons_from_mass and self._channel.variable_leptons
 
     def _mass_pairs(self, v: dict[str, np.ndarray], pair: np.ndarray) -> np.ndarray:
         """Which events' lepton pair (``pair``: events that have one) learns its mass,
-        from raw or decoded bits of ``v`` (see :attr:`sfos_mass`)."""
-        if not self.sfos_mass:
-            return pair
+        from raw or decoded bits of ``v``: a same-flavour opposite-charge one."""
         with np.errstate(invalid="ignore"):  # absent second leptons are NaN
             same = v["lep1_muon"] == v["lep2_muon"]
             opposite = v["lep1_charge"] != v["lep2_charge"]
@@ -349,9 +330,9 @@ class Encoding:
 
     def _phi_anchor(self, prefix: str) -> str | None:
         """The object whose azimuth that of ``prefix`` is measured from, where it is not
-        the leader's: the first of its collection (see :attr:`chained_phi`)."""
+        the leader's: the first of its collection."""
         kind = _kind(prefix)
-        if not self.chained_phi or kind in ("lep", "MET") or prefix in self._channel.particles:
+        if kind in ("lep", "MET") or prefix in self._channel.particles:
             return None
         return f"{kind}1" if prefix != f"{kind}1" else None
 
@@ -433,13 +414,8 @@ class Encoding:
         target = cls._coordinate_target(ch) if resonance_coordinate else None
         if target is not None:
             enc.resonance = target[0]
-        enc.signed_mass = True
         enc.pt_floor = enc._fit_floors(raw)
         enc.eta_bound = enc._fit_eta_bounds(raw)
-        enc.relative_bits = True
-        enc.chained_phi = True
-        enc.pair_scale = True
-        enc.sfos_mass = True
         enc.decay_frame = cls._three_body(ch, target)
         enc.pt_sorted = enc._fit_pt_sorted(raw)
         if enc.decay_frame:
@@ -637,11 +613,7 @@ class Encoding:
                 edge = 1 / (1 + _ETA_MARGIN)
                 out[name] = np.arctanh(np.clip(values / bound, -edge, edge))
             elif field == "mass":
-                out[f"{prefix}_logmass"] = (
-                    np.arcsinh(values)
-                    if self.signed_mass
-                    else np.log(_MASS_OFFSET + np.maximum(values, 0.0))
-                )
+                out[f"{prefix}_logmass"] = np.arcsinh(values)
             else:
                 out[name] = values
         if target is not None:
@@ -705,10 +677,8 @@ class Encoding:
         return out
 
     def _lepton_bits(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Flavour and charge bits of the leptons after the first relative to its (see
-        :attr:`relative_bits`); the condition column stays as it is."""
-        if not self.relative_bits:
-            return out
+        """Flavour and charge bits of the leptons after the first relative to its; the
+        condition column stays as it is."""
         for i in range(2, self._channel.n_leptons + 1):
             for bit, relative, same in _RELATIVE_BITS:
                 name = f"lep{i}_{bit}"
@@ -898,10 +868,8 @@ class Encoding:
         return ak.zip(fields, depth_limit=1)
 
     def _mass(self, encoded: np.ndarray) -> np.ndarray:
-        """Masses from their learned column (see :attr:`signed_mass`)."""
-        if self.signed_mass:
-            return np.sinh(encoded)
-        return np.exp(encoded) - _MASS_OFFSET
+        """Masses from their learned column (asinh(m))."""
+        return np.sinh(encoded)
 
     def consistent(self, x: np.ndarray, table: ak.Array) -> np.ndarray:
         """Which decoded events carry the resonance mass their row of ``x`` asked for,
@@ -912,7 +880,7 @@ class Encoding:
         rest frame may put a daughter outside the pT and η range of the training
         sample (see :attr:`acceptance`): such events are to be redrawn, not kept. All
         true without a resonance coordinate, and for lepton pairs that learn no mass
-        (:attr:`sfos_mass`).
+        (not same-flavour opposite-charge).
         """
         if not self.resonance:
             return np.ones(len(table), dtype=bool)
@@ -922,7 +890,7 @@ class Encoding:
         rebuilt = resonance_mass(table, self._resonance())
         # NaN: the event has too few objects for the mass (e.g. one lepton)
         ok = np.isclose(rebuilt, asked, rtol=1e-4, atol=0.0) | np.isnan(rebuilt)
-        if self._pair_mode and self.sfos_mass:
+        if self._pair_mode:
             leptons = merge_leptons(*(table[c] for c in self._channel.leptons))
             ok |= ~has_sfos_pair(leptons[:, :2])
         for name, (pt_min, eta_min, eta_max) in self.acceptance.items():

@@ -43,8 +43,9 @@ __all__ = [
     "split_context",
 ]
 
-FORMAT_VERSION = 1
-"""Version of the model-file layout; bumped when it changes incompatibly."""
+FORMAT_VERSION = 2
+"""Version of the model-file layout; bumped when it changes incompatibly (a file of
+another version is refused with a message to retrain)."""
 
 
 _MAX_ROUNDS = 20
@@ -458,8 +459,7 @@ class Generator(ABC):
             model = cls(
                 cls.Config(**header["config"]),
                 condition=header["info"].get("condition"),
-                # files written before refinement existed are not refined
-                refine=RefineSettings(**header.get("refine", {"mode": "off"})),
+                refine=RefineSettings(**header["refine"]),
             )
             model.encoding = Encoding.from_state(header["encoding"])
             model.info = header["info"]
@@ -556,8 +556,9 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     header = json.loads(meta["evmult"])
     if header.get("format_version") != FORMAT_VERSION:
         msg = (
-            f"{path}: model-file format {header.get('format_version')}, this evmult "
-            f"reads {FORMAT_VERSION}"
+            f"{path}: model-file format {header.get('format_version')}; this evmult "
+            f"({__version__}) reads format {FORMAT_VERSION} only: retrain the model "
+            "(evmult train)"
         )
         raise ModelFileError(msg)
     return header, tensors
