@@ -20,6 +20,29 @@ SHARED = Path(os.environ.get("EVMULT_SHARED_DATA", REPO.parent / "shared" / "dat
 DEMO_SAMPLE = REPO / "examples" / "data" / "demo_zll.root"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--device",
+        default="cpu",
+        help="torch device of the tests marked gpu (e.g. cuda); they are skipped on cpu",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--device").startswith("cuda"):
+        return
+    skip = pytest.mark.skip(reason="a GPU path: run with --device cuda where a GPU is lent")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> str:
+    """The ``--device`` the GPU tests run on."""
+    return request.config.getoption("--device")
+
+
 #: Masses of the D⁺ → K⁻π⁺π⁺ daughters (GeV).
 KPIPI_MASSES = (0.493677, 0.13957, 0.13957)
 

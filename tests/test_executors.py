@@ -42,3 +42,16 @@ def test_csv_on_futures_matches_iterative(shared) -> None:
     many = extract([path], "zll", executor="futures", workers=2, chunksize=3_000)  # 14 ranges
     assert ak.array_equal(one, many)
     assert len(one) > 10_000
+
+
+def test_without_the_dask_extra_the_dask_executor_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from evmult.coffea import dask_client
+    from evmult.errors import EvmultError
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
+    with pytest.raises(EvmultError, match=r"pip install 'evmult\[dask\]'"):
+        dask_client(2)

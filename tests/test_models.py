@@ -105,6 +105,19 @@ def test_amp_and_device_paths_run_on_cpu(zll: ak.Array) -> None:
             fit(zll, model="vae", **QUICK["vae"], **{"train.device": "cuda"})
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["flow-vae", "vae"])
+def test_training_and_sampling_on_the_gpu(zll: ak.Array, device: str, name: str) -> None:
+    model = fit(
+        zll, model=name, seed=0, **QUICK[name], **{"train.device": device, "train.amp": True}
+    )
+    assert model.info["vae"]["device"].startswith("cuda")
+    events = model.sample(2_000, seed=1)
+    assert len(events) == 2_000
+    assert float(ak.sum(events.weight)) == pytest.approx(float(ak.sum(zll.weight)))
+    assert np.isfinite(ak.to_numpy(ak.flatten(events.Muon.pt))).all()
+
+
 def test_nan_loss_is_refused(zll: ak.Array) -> None:
     with pytest.raises(TrainingError, match="lower the learning rate"):
         fit(zll, model="vae", **QUICK["vae"], **{"train.lr": 1e30})

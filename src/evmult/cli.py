@@ -200,16 +200,9 @@ def _cmd_multiply(args: argparse.Namespace) -> int:
         "force": args.force,
     }
     if args.executor == "dask":
-        from dask.distributed import Client, LocalCluster
+        from evmult.coffea import dask_client
 
-        if args.scheduler:
-            client = Client(args.scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=args.workers, threads_per_worker=1, dashboard_address=None
-            )
-            client = Client(cluster)
-        with client:
+        with dask_client(args.workers, args.scheduler) as client:
             out = write_generated_dask(
                 args.model, args.output, client=client, partitions=args.partitions, **common
             )

@@ -44,6 +44,7 @@ __all__ = [
     "EXECUTORS",
     "ChannelProcessor",
     "collect",
+    "dask_client",
     "extract",
     "make_options",
     "processor_for",
@@ -77,6 +78,26 @@ def _csv_task(proc: ChannelProcessor, chunk: CsvChunk) -> dict[str, Any]:
     return proc.process_objects(read_csv_chunk(chunk), meta)
 
 
+def dask_client(workers: int, scheduler: str | None = None) -> Any:
+    """A ``dask.distributed.Client``: of the scheduler at ``scheduler``, or of a local
+    cluster of ``workers`` single-threaded processes.
+
+    Raises:
+        EvmultError: where dask is not installed (the ``dask`` extra).
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        msg = "the dask executor needs dask.distributed: pip install 'evmult[dask]'"
+        raise EvmultError(msg) from None
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(cluster)
+
+
 def _executor(name: str, workers: int, client: Any, progress: bool) -> tuple[Any, Any]:
     """An executor instance and, for a cluster evmult started, the thing to close."""
     if name == "iterative":
@@ -86,12 +107,7 @@ def _executor(name: str, workers: int, client: Any, progress: bool) -> tuple[Any
     if name == "dask":
         owned = None
         if client is None:
-            from dask.distributed import Client, LocalCluster
-
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = owned = Client(cluster)
+            client = owned = dask_client(workers)
         return processor.DaskExecutor(client=client, status=progress, retries=0), owned
     msg = f"unknown executor {name!r}; known executors: {', '.join(EXECUTORS)}"
     raise SelectionError(msg)

@@ -779,7 +779,9 @@ class Encoding:
         for group in self._ordered_groups(skip_leptons=self._leptons_from_mass):
             for a, b in itertools.pairwise(group):
                 if f"{b}_logitratio" in v:  # log pT_b = log pT_a + log sigmoid(logit)
-                    v[f"{b}_logpt"] = v[f"{a}_logpt"] - np.logaddexp(0.0, -v[f"{b}_logitratio"])
+                    with np.errstate(invalid="ignore"):  # NaN: a slot no training event filled
+                        logit = v[f"{b}_logitratio"]
+                        v[f"{b}_logpt"] = v[f"{a}_logpt"] - np.logaddexp(0.0, -logit)
         leader = self._leader(ch)
         phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
 

@@ -266,7 +266,8 @@ class Generator(ABC):
             label weighs its share of the yield (the training yields' proportions) over
             its number of events; ``attrs["evmult"]`` holds the channel and the
             generation record. Generated points whose momenta cannot carry their
-            learned resonance mass (no solution for the solved pT), decays with a
+            learned resonance mass (no solution for the solved pT), points with a
+            non-finite coordinate, decays with a
             product outside the training sample's pT and η range, or that the
             channel's selection (with the training table's options) would not keep as
             they are, are rejected and redrawn, and so are those a refined generator's
@@ -361,8 +362,10 @@ class Generator(ABC):
                     size, seed=seed if attempt == 0 else _round_seed(seed, attempt), context=context
                 )
             labels = None if label is None else np.full(size, label)
+            finite = np.isfinite(x).all(axis=1)  # a diverged network's points are redrawn
+            x = np.where(finite[:, None], x, 0.0)
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
-            keep = encoding.consistent(x, part) & self._selection().accepts(part)
+            keep = finite & encoding.consistent(x, part) & self._selection().accepts(part)
             if self.refiner is not None and self.refiner.applied:
                 rng = np.random.default_rng([seed, 2, attempt])
                 keep &= self._refined(self.refiner, part, labels, keep, rng)
