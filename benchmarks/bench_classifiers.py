@@ -8,6 +8,7 @@ classifier trained on each and scored on the test events.
 Usage:
     python benchmarks/bench_classifiers.py                       # DarkMachines: WZ vs tt̄ + Z+jets
     python benchmarks/bench_classifiers.py --classifiers bdt,rf,nn --factors 10
+    python benchmarks/bench_classifiers.py --budgets 1000,2000,4000,7000   # where the gain vanishes
     python benchmarks/bench_classifiers.py --pair wz-zll --sizes 1000,2000,4000,10000
 """
 
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--signal", default="wz", help="the DarkMachines process taken as signal")
     parser.add_argument("--sizes", default="1000,2000,4000,7000")
     parser.add_argument("--factors", default="10")
+    parser.add_argument("--budgets", help="real sizes to multiply (default: the smallest)")
     parser.add_argument("--classifiers", default="bdt,rf,nn")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shared", type=Path, default=SHARED)
@@ -65,6 +67,7 @@ def main() -> None:
         background,
         sizes=[int(s) for s in args.sizes.split(",")],
         factors=[float(f) for f in args.factors.split(",")],
+        budgets=[int(b) for b in args.budgets.split(",")] if args.budgets else None,
         classifiers=args.classifiers.split(","),
         settings=dict(s.split("=", 1) for s in args.set),
         seed=args.seed,

@@ -126,6 +126,8 @@ def test_study_errors(zll_by_jets: tuple[ak.Array, ak.Array]) -> None:
     signal, background = zll_by_jets
     with pytest.raises(InputError, match="must lie in 2"):
         classifier_study(signal, background, sizes=[10**6])
+    with pytest.raises(InputError, match=r"budgets \[150\] must be among the sizes \[100, 200\]"):
+        classifier_study(signal, background, sizes=[100, 200], budgets=[150])
     with pytest.raises(InputError, match="unknown classifier"):
         make("svm")
     other = ak.Array(background, attrs={"evmult": {"channel": "wz"}})
@@ -149,14 +151,17 @@ def test_classify_command(
     out = tmp_path / "study"
     args = ["classify", "--signal", str(paths[0]), "--background", str(paths[1]), "-o", str(out)]
     args += ["--sizes", "200,400", "--factors", "2", "--features", ",".join(FEATURES)]
-    assert main([*args, "--refine", "off", "--quiet", *quick]) == 0
+    assert main([*args, "--budgets", "200,400", "--refine", "off", "--quiet", *quick]) == 0
     data = json.loads((out / "classifiers.json").read_text())
-    assert [r["training"] for r in data["rows"]] == [
-        "real",
-        "real",
-        "real+generated",
-        "real+copies",
+    assert [(r["training"], r["n_real"], r["n_generated"]) for r in data["rows"]] == [
+        ("real", 200, 0),
+        ("real", 400, 0),
+        ("real+generated", 200, 400),
+        ("real+copies", 200, 400),
+        ("real+generated", 400, 800),
+        ("real+copies", 400, 800),
     ]
+    assert all("verdict" in r for r in data["rows"][2:])
     assert "worth" in (out / "summary.txt").read_text()
     assert {p.name for p in out.iterdir()} >= {
         "learning_curve_bdt.png",

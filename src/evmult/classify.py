@@ -8,7 +8,8 @@ fixed budget of real signal events (``evmult classify`` runs it):
 2. The real signal training sets are nested random draws of the other signal events,
    one per size: the learning curve. The smallest is the real budget. Every other
    background event trains every classifier.
-3. The generator learns the budget's signal events and makes ``factor`` × as many.
+3. The generator learns the budget's signal events and makes ``factor`` × as many
+   (with ``budgets``, a generator per listed size, to show where the gain vanishes).
    Real and generated signal events then share the real training yield (each weighs
    yield / (n_real + n_generated)): they add shape information, not luminosity.
    Copies of the budget's events, as many, are the trivial baseline.
@@ -342,6 +343,7 @@ def classifier_study(
     *,
     sizes: Sequence[int] = (1_000, 2_000, 4_000, 10_000),
     factors: Sequence[float] = (10.0,),
+    budgets: Sequence[int] | None = None,
     classifiers: Sequence[str] = ("bdt",),
     model: str = "flow-vae",
     settings: Mapping[str, Any] | None = None,
@@ -360,6 +362,9 @@ def classifier_study(
         sizes: real signal training sizes (the learning curve); the smallest is the
             budget the generator learns from.
         factors: generated events per budget event.
+        budgets: the real sizes (of ``sizes``) that are multiplied, each by a generator
+            trained on that sample, to show at which real size the gain vanishes
+            (default: the smallest).
         classifiers: names of :data:`evmult.classifiers.CLASSIFIERS`.
         model: the generator's family; ``settings`` as for :func:`evmult.fit`.
         test_fraction: the share of signal and background events held out for testing.
@@ -373,7 +378,8 @@ def classifier_study(
 
     Raises:
         InputError: for tables of different channels, sizes beyond the signal events
-            left after the test split, or a parameterised classifier (``pnn``).
+            left after the test split, budgets not among the sizes, or a
+            parameterised classifier (``pnn``).
     """
     from evmult.pipeline import fit, multiply
 
@@ -407,17 +413,21 @@ def classifier_study(
     x_test, w_test = _matrix(test, channel, features), event_weights(test)
     b_train = bkg[np.sort(bkg_perm[n_test_b:])]
     x_bkg, w_bkg = _matrix(b_train, channel, features), event_weights(b_train)
+    budgets = sorted({int(b) for b in budgets}) if budgets else sizes[:1]
+    if not set(budgets) <= set(sizes):
+        msg = f"budgets {budgets} must be among the sizes {sizes}"
+        raise InputError(msg)
     order = np.random.default_rng([seed, 1]).permutation(len(pool))
-    budget = pool[np.sort(order[: sizes[0]])]
-    say(f"training {model} on {sizes[0]:,} signal events")
-    generator = fit(budget, model=model, seed=seed, **dict(settings or {}))
-    extra = {}
-    for factor in sorted(factors):
-        generated = multiply(generator, n=round(factor * sizes[0]), seed=seed + 1)
-        extra[("real+generated", factor)] = generated
-        extra[("real+copies", factor)] = budget[np.arange(round(factor * sizes[0])) % sizes[0]]
     trainings = [("real", 0.0, pool[np.sort(order[:n])], None) for n in sizes]
-    trainings += [(kind, f, budget, more) for (kind, f), more in extra.items()]
+    for n in budgets:
+        budget = pool[np.sort(order[:n])]
+        say(f"training {model} on {n:,} signal events")
+        generator = fit(budget, model=model, seed=seed, **dict(settings or {}))
+        for factor in sorted(factors):
+            generated = multiply(generator, n=round(factor * n), seed=seed + 1)
+            trainings.append(("real+generated", factor, budget, generated))
+            copies = budget[np.arange(round(factor * n)) % n]
+            trainings.append(("real+copies", factor, budget, copies))
     rows = []
     for name in classifiers:
         resamples: dict[tuple[str, float, int], list[dict[str, float]]] = {}
@@ -463,6 +473,7 @@ def classifier_study(
                 row["verdict"] = verdict(row["gain"])
     setup = {
         "sizes": sizes,
+        "budgets": budgets,
         "factors": sorted(float(f) for f in factors),
         "classifiers": list(classifiers),
         "model": model,

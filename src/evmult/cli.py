@@ -330,7 +330,11 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     values = _signal_values(args.signal)
     if values is None:
         study = classifier_study(
-            args.signal[0], args.background, sizes=[int(s) for s in args.sizes], **common
+            args.signal[0],
+            args.background,
+            sizes=[int(s) for s in args.sizes],
+            budgets=[int(b) for b in args.budgets] if args.budgets else None,
+            **common,
         )
     else:
         study = parameterised_study(
@@ -686,6 +690,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="real signal training sizes; the smallest is multiplied (1000,2000,4000,10000)",
     )
     cl.add_argument("--factors", type=_numbers, default=[10], help="generated / real (10)")
+    cl.add_argument(
+        "--budgets",
+        type=_numbers,
+        help="real sizes to multiply, each by its own generator (default: the smallest size)",
+    )
     cl.add_argument("--classifiers", default="bdt", help="comma-separated: bdt, rf, nn, pnn (bdt)")
     cl.add_argument("--parameter", default="mass", help="the signal parameter's name (mass)")
     cl.add_argument("--size", type=int, help="real signal training events per value (default: all)")
