@@ -1,6 +1,6 @@
 # evmult developer entry points. Two commands do all set-up on a fresh clone:
 #   make demo   -- create .venv, install, run the main job on the embedded sample
-#   make test   -- create .venv if needed, install the dev extras, lint, tests, docs
+#   make test   -- create .venv if needed, install the dev extras, lint (ruff, mypy), tests, docs
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -24,6 +24,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check src processors tests examples benchmarks
 	$(BIN)/ruff format --check src processors tests examples benchmarks
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/python -m pytest

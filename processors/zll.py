@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
@@ -38,8 +38,8 @@ class ZllProcessor(ChannelProcessor):
     """
 
     channel_name = "zll"
-    needs = ("Muon", "Electron", "Jet", "MET")
-    Options = ZllOptions
+    needs: ClassVar[tuple[str, ...]] = ("Muon", "Electron", "Jet", "MET")
+    Options: ClassVar[type[ObjectOptions]] = ZllOptions
 
     def dilepton(self, objects: ak.Array) -> tuple[ak.Array, ak.Array, np.ndarray]:
         """The chosen pair as (muons, electrons) per event, and which events have one."""

@@ -87,7 +87,7 @@ def plot_worth(curves: Sequence[WorthCurve], path: Path, *, title: str) -> Path:
     ax.plot(grid, grid, "--", color="grey", lw=1, label="perfect generator")
     ax.axhline(n_train, color="tab:blue", ls="--", label=f"training events ({n_train:,})")
     if first.training is not None:
-        itself = np.mean([c.training["effective"] for c in curves])  # type: ignore[index]
+        itself = float(np.mean([c.training["effective"] for c in curves]))  # type: ignore[index]
         ax.axhline(
             itself, color="tab:blue", ls=":", label=f"training sample's own worth ({itself:,.0f})"
         )

@@ -397,6 +397,9 @@ def classifier_study(
         as_table(background, "background event table"),
     )
     channel = table_metadata(sig).get("channel")
+    if not channel:
+        msg = "the signal table names no channel (attrs['evmult']['channel'])"
+        raise InputError(msg)
     if channel != table_metadata(bkg).get("channel"):
         msg = f"signal ({channel!r}) and background ({table_metadata(bkg).get('channel')!r}) are of different channels"
         raise InputError(msg)

@@ -209,6 +209,9 @@ def parameterised_study(
     }
     bkg = as_table(background, "background event table")
     channel = table_metadata(bkg).get("channel")
+    if not channel:
+        msg = "the background table names no channel (attrs['evmult']['channel'])"
+        raise InputError(msg)
     for v, t in by_value.items():
         if table_metadata(t).get("channel") != channel:
             msg = f"the signal at {parameter} {v:g} is of channel {table_metadata(t).get('channel')!r}, the background of {channel!r}"

@@ -313,8 +313,8 @@ def _left_out(text: str | None, values: list[float]) -> float | None:
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from evmult.classify import classifier_study
-    from evmult.classify_parameterised import parameterised_study
+    from evmult.classify import ClassifierStudy, classifier_study
+    from evmult.classify_parameterised import ParameterisedStudy, parameterised_study
 
     out = _writable_dir(args.output, force=args.force)
     common = {
@@ -328,6 +328,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         "progress": None if args.quiet else print,
     }
     values = _signal_values(args.signal)
+    study: ClassifierStudy | ParameterisedStudy
     if values is None:
         study = classifier_study(
             args.signal[0],

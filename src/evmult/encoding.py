@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Any
+from typing import Any, cast
 
 import awkward as ak
 import numpy as np
@@ -923,7 +923,9 @@ class Encoding:
             "gamma": v["decay_gamma_dphi"],
         }
         masses = [self._mass(v[f"{p}_logmass"]) for p in target[1]]
-        daughters = decay_momenta(parent, coords, (masses[0], masses[1], masses[2]))
+        daughters = decay_momenta(
+            cast(vector.MomentumNumpy4D, parent), coords, (masses[0], masses[1], masses[2])
+        )
         for p, d, m in zip(target[1], daughters, masses, strict=True):
             objs[p] |= {
                 "pt": d.pt,
@@ -1094,7 +1096,8 @@ def _sort_by_pt(objs: list[dict[str, np.ndarray]]) -> None:
 
 def _momenta(raw: dict[str, np.ndarray], prefix: str) -> vector.MomentumNumpy4D:
     """The 4-momenta of one named particle from its raw columns."""
-    return vector.array({f: raw[f"{prefix}_{f}"] for f in ("pt", "eta", "phi", "mass")})
+    fields = {f: raw[f"{prefix}_{f}"] for f in ("pt", "eta", "phi", "mass")}
+    return cast(vector.MomentumNumpy4D, vector.array(fields))
 
 
 def _decay_columns(daughters: list[vector.MomentumNumpy4D]) -> dict[str, np.ndarray]:

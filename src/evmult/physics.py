@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import awkward as ak
 import numpy as np
 import vector
@@ -138,7 +140,7 @@ def _to_lab(
     """A rest-frame momentum in helicity-frame components (and its energy), in the lab."""
     lab = np.einsum("ni,nij->nj", v, axes)
     rest = vector.array({"px": lab[:, 0], "py": lab[:, 1], "pz": lab[:, 2], "E": energy})
-    return rest.boost_p4(parent)
+    return cast(vector.MomentumNumpy4D, rest).boost_p4(parent)
 
 
 def _direction(cos: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -181,12 +183,12 @@ def decay_coordinates(
         float64.
     """
     d1, d2, d3 = daughters
-    parent = d1 + d2 + d3
+    parent = cast(vector.MomentumNumpy4D, d1 + d2 + d3)  # vector's sum; numpy's stubs say ndarray
     big_m = np.asarray(parent.mass, dtype=np.float64)
     m1, m2, m3 = (np.asarray(d.mass, dtype=np.float64) for d in daughters)
-    m12 = np.asarray((d1 + d2).mass, dtype=np.float64)
+    m12 = np.asarray(cast(vector.MomentumNumpy4D, d1 + d2).mass, dtype=np.float64)
     e1, p1, e3, p3 = _in_frame_of_12(big_m, m12, m1, m2, m3)
-    m13sq = np.asarray((d1 + d3).mass2, dtype=np.float64)
+    m13sq = np.asarray(cast(vector.MomentumNumpy4D, d1 + d3).mass2, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         cos13 = (e1 * e3 - (m13sq - m1**2 - m3**2) / 2) / (p1 * p3)
     axes = _helicity_axes(parent)

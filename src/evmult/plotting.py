@@ -96,7 +96,9 @@ def _density(h: hist.Hist) -> tuple[np.ndarray, np.ndarray]:
     total = h.values().sum()
     widths = h.axes[0].widths
     norm = total * widths if total > 0 else np.ones_like(widths)
-    return h.values() / norm, np.sqrt(h.variances()) / norm
+    variances = h.variances()
+    assert variances is not None  # filled with weights: Weight storage
+    return h.values() / norm, np.sqrt(variances) / norm
 
 
 def plot_comparison(
@@ -141,7 +143,7 @@ def plot_comparison(
     axis = auto_axis([reference[0], generated[0]], name, label, bins=bins)
     hists = [_filled(axis, values, weights) for values, weights in (reference, generated)]
     (ref, ref_err), (gen, gen_err) = _density(hists[0]), _density(hists[1])
-    edges = axis.edges
+    edges = np.asarray(axis.edges)  # type: ignore[attr-defined]  # hist axes have edges
     fig, (ax, rax) = plt.subplots(
         2, 1, figsize=(6, 6), sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05}
     )

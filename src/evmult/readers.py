@@ -564,8 +564,8 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
         lambda i: int(np.searchsorted(starts, i, side="right") - 1),
     )
     header = np.zeros(len(numbers), bool)
-    for k in range(3):
-        header[starts + k] = True
+    for j in range(3):
+        header[starts + j] = True
     weight, met, metphi = numbers[header].reshape(-1, 3).T
     e, pt, eta, phi = numbers[~header].reshape(-1, 4).T
     process = flat.take(first + 1)

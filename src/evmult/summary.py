@@ -10,6 +10,7 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class Summary:
 
 
 def _rows(columns: dict[str, np.ndarray]) -> list[dict[str, float | str]]:
-    rows: list[dict[str, float | str]] = []
+    rows: list[dict[str, Any]] = []
     for name, values in columns.items():
         ok = values[np.isfinite(values)]
         stats = (

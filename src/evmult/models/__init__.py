@@ -66,7 +66,7 @@ def load(path: str | Path) -> Generator:
             format, or one of a family this evmult does not know.
     """
     header, tensors = read_model_file(path)
-    family = MODELS.get(header.get("model"))
+    family = MODELS.get(str(header.get("model")))
     if family is None:
         msg = f"{path}: holds a {header.get('model')!r} model; known: {', '.join(MODELS)}"
         raise ModelFileError(msg)

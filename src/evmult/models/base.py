@@ -19,7 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import awkward as ak
 import numpy as np
@@ -48,6 +48,8 @@ FORMAT_VERSION = 2
 another version is refused with a message to retrain)."""
 
 
+_Batch = TypeVar("_Batch", np.ndarray, torch.Tensor)
+
 _MAX_ROUNDS = 20
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
@@ -66,7 +68,7 @@ def _label_seed(seed: int, label: int) -> int:
     return int(np.random.SeedSequence([seed, label, 11]).generate_state(1, np.uint64)[0] >> 2)
 
 
-def split_context(batch: torch.Tensor, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+def split_context(batch: _Batch, context: int) -> tuple[_Batch, _Batch]:
     """``(x, c)``: a training batch without and with only its last ``context`` columns
     (a conditional model's one-hot labels travel as the matrix's last columns)."""
     cut = batch.shape[-1] - context
@@ -228,7 +230,7 @@ class Generator(ABC):
         matrix (see :meth:`_fit_matrix`); ``None`` for an unconditional model."""
         if not self.n_context:
             return None
-        return torch.as_tensor(split_context(x, self.n_context)[1]).argmax(-1)
+        return torch.as_tensor(split_context(torch.as_tensor(x), self.n_context)[1]).argmax(-1)
 
     def label_counts(self, n: int) -> dict[str, int]:
         """``n`` events shared among a conditional model's labels in proportion to the
@@ -293,7 +295,9 @@ class Generator(ABC):
             parts.append(part)
             drawn += tries
         if self.n_context:
-            yields = [self.info["labels"][encoding.labels[i]]["yield"] for i, _ in groups]
+            yields = [
+                self.info["labels"][encoding.labels[i]]["yield"] for i, _ in groups if i is not None
+            ]
             total = sum(yields) if yield_ is None else yield_
             share = total / sum(yields) if sum(yields) else 0.0
             weights = [
@@ -318,7 +322,9 @@ class Generator(ABC):
             "evmult_version": __version__,
         }
         if self.n_context:
-            meta["generated"]["labels"] = {encoding.labels[i]: c for i, c in groups}
+            meta["generated"]["labels"] = {
+                encoding.labels[i]: c for i, c in groups if i is not None
+            }
         return ak.Array(table, attrs={"evmult": meta})
 
     def _groups(

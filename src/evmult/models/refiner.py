@@ -159,6 +159,9 @@ class Refiner(nn.Module):
             width = h
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
+        self.log_cap: torch.Tensor
         self.register_buffer("mean", torch.zeros(n_inputs))
         self.register_buffer("std", torch.ones(n_inputs))
         self.register_buffer("log_cap", torch.zeros(()))

@@ -138,7 +138,7 @@ def mmd2(a: torch.Tensor, b: torch.Tensor, widths: tuple[float, ...]) -> torch.T
 
     def kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         d2 = (x[:, None] - y[None, :]).pow(2)
-        return sum(torch.exp(-0.5 * d2 / w**2) for w in widths).mean()
+        return sum((torch.exp(-0.5 * d2 / w**2) for w in widths), torch.zeros(())).mean()
 
     return kernel(a, a) + kernel(b, b) - 2 * kernel(a, b)
 

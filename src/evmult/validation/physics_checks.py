@@ -115,7 +115,7 @@ def fit_peak(
     def gauss(x: np.ndarray, a: float, m: float, s: float) -> np.ndarray:
         return a * np.exp(-0.5 * ((x - m) / s) ** 2)
 
-    popt = pcov = None
+    popt = pcov = np.zeros(0)
     for _ in range(3):
         lo, hi = mu - core * sigma, mu + core * sigma
         sel = (v > lo) & (v < hi)

@@ -27,7 +27,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import awkward as ak
 import numpy as np
@@ -84,7 +84,7 @@ _MIN_EVENTS = 50
 _PEAK_SIGMAS = 3.0
 _CORRELATION_COVERAGE = 0.99
 
-TableLike = ak.Array | str | Path
+TableLike: TypeAlias = ak.Array | str | Path
 
 
 @dataclasses.dataclass
