@@ -508,10 +508,13 @@ def _numbers(tokens: Any, lines: _CsvLines, line_of: Callable[[int], int]) -> np
 def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
     """Read the DarkMachines events of one byte range into the common layout.
 
-    Energies and momenta are converted from MeV (the challenge's unit) to GeV. Masses
-    come from E, pT and η: electrons and muons get their PDG masses (the file's rounded
-    energies would give some a negative mass squared), other objects the rebuilt mass,
-    clipped at 0. The lines are split and parsed column-wise (pyarrow), at I/O speed.
+    Energies and momenta are converted from MeV (the challenge's unit) to GeV.
+    Electrons and muons get their PDG masses (the file's rounded energies give many a
+    negative mass squared); other objects the mass rebuilt from E, pT and η, signed
+    like its square (sign(m²)·√|m²|): clipped at 0, the 3 % of jets (7 % of leading
+    jets) whose rounded m² is negative would pile up at exactly 0, a spike a density
+    model learns badly. The lines are split and parsed column-wise (pyarrow), at I/O
+    speed.
 
     Raises:
         InputError: for a malformed line, an unknown object code or a non-finite number,
@@ -578,7 +581,8 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
         raise where.error(int(line_of[unknown[0]]), f"unknown object code {bad_code!r}")
     code = codes.to_numpy(zero_copy_only=False).astype(np.int64)
     pz = pt * np.sinh(eta)
-    mass = np.sqrt(np.maximum(e * e - pt * pt - pz * pz, 0.0)) / 1000.0
+    m2 = e * e - pt * pt - pz * pz
+    mass = np.copysign(np.sqrt(np.abs(m2)), m2) / 1000.0  # rounded E: m² slightly < 0
     coll_of = np.array([_CSV_COLLECTIONS.index(c) for c, _ in _CSV_CODES.values()])[code]
     charge = np.array([q for _, q in _CSV_CODES.values()], np.int32)[code]
     checked = {"weight": weight, "MET": met, "METphi": metphi}
