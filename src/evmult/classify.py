@@ -33,6 +33,7 @@ import dataclasses
 import itertools
 import json
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "ROC_EFFICIENCIES",
     "SCORE_BINS",
     "ClassifierStudy",
+    "Study",
     "augmented_weights",
     "classifier_study",
     "equivalent_events",
@@ -219,7 +221,52 @@ def equivalent_events(sizes: Sequence[int], aucs: Sequence[float], auc: float) -
 
 
 @dataclasses.dataclass
-class ClassifierStudy:
+class Study(ABC):
+    """What a classifier study found: its channel, its setup and one row per training
+    (see :class:`ClassifierStudy` and
+    :class:`~evmult.classify_parameterised.ParameterisedStudy`)."""
+
+    channel: str
+    setup: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+    @property
+    @abstractmethod
+    def text(self) -> str:
+        """The summary: a line per training."""
+
+    @property
+    @abstractmethod
+    def title(self) -> str:
+        """The HTML report's title."""
+
+    @abstractmethod
+    def figures(self, outdir: Path) -> list[Path]:
+        """Draw the study's figures into ``outdir`` (PNG, a PDF beside each)."""
+
+    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
+        """Write ``classifiers.json`` (every number), ``summary.txt``, the figures and
+        ``report.html``, atomically."""
+        from evmult.classify_report import write_html
+
+        with atomic_directory(outdir, force=force) as tmp:
+            (tmp / "classifiers.json").write_text(
+                json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
+            )
+            (tmp / "summary.txt").write_text(self.text + "\n")
+            write_html(
+                tmp / "report.html",
+                title=self.title,
+                summary=self.text,
+                rows=self.rows,
+                figures=self.figures(tmp),
+                setup=self.setup,
+            )
+        return Path(outdir)
+
+
+@dataclasses.dataclass
+class ClassifierStudy(Study):
     """The trainings and their test-set figures.
 
     Attributes:
@@ -234,10 +281,6 @@ class ClassifierStudy:
             ``value``, and ``std`` over the same resamples of the test events), and
             ``roc`` and ``scores`` of :func:`scored`.
     """
-
-    channel: str
-    setup: dict[str, Any]
-    rows: list[dict[str, Any]]
 
     @property
     def text(self) -> str:
@@ -264,46 +307,32 @@ class ClassifierStudy:
             lines.append(line)
         return "\n".join(lines)
 
-    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
-        """Write ``classifiers.json``, ``summary.txt``, per classifier the learning
-        curve, the rejection against signal efficiency and the score distributions
-        (``learning_curve_<name>.png``, ``rejection_<name>.png``, ``scores_<name>.png``,
-        PDFs beside them), and ``report.html``, atomically."""
-        from evmult.classify_report import (
-            plot_learning_curve,
-            plot_rejection,
-            plot_scores,
-            write_html,
-        )
+    @property
+    def title(self) -> str:
+        """The HTML report's title."""
+        return f"{self.channel}: does multiplying the signal help a classifier?"
 
-        with atomic_directory(outdir, force=force) as tmp:
-            (tmp / "classifiers.json").write_text(
-                json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
-            )
-            (tmp / "summary.txt").write_text(self.text + "\n")
-            figures = []
-            for name in self.setup["classifiers"]:
-                rows = [r for r in self.rows if r["classifier"] == name]
-                title = f"{self.channel}: {name}"
-                figures += [
-                    plot_learning_curve(rows, tmp / f"learning_curve_{name}.png", title=title),
-                    plot_rejection(
-                        rows,
-                        tmp / f"rejection_{name}.png",
-                        title=title,
-                        efficiencies=ROC_EFFICIENCIES,
-                    ),
-                    plot_scores(rows, tmp / f"scores_{name}.png", title=title),
-                ]
-            write_html(
-                tmp / "report.html",
-                title=f"{self.channel}: does multiplying the signal help a classifier?",
-                summary=self.text,
-                rows=self.rows,
-                figures=figures,
-                setup=self.setup,
-            )
-        return Path(outdir)
+    def figures(self, outdir: Path) -> list[Path]:
+        """Per classifier: the learning curve, the rejection against signal efficiency
+        and the score distributions (``learning_curve_<name>.png``,
+        ``rejection_<name>.png``, ``scores_<name>.png``)."""
+        from evmult.classify_report import plot_learning_curve, plot_rejection, plot_scores
+
+        figures = []
+        for name in self.setup["classifiers"]:
+            rows = [r for r in self.rows if r["classifier"] == name]
+            title = f"{self.channel}: {name}"
+            figures += [
+                plot_learning_curve(rows, outdir / f"learning_curve_{name}.png", title=title),
+                plot_rejection(
+                    rows,
+                    outdir / f"rejection_{name}.png",
+                    title=title,
+                    efficiencies=ROC_EFFICIENCIES,
+                ),
+                plot_scores(rows, outdir / f"scores_{name}.png", title=title),
+            ]
+        return figures
 
 
 def verdict(gain: Mapping[str, Mapping[str, float]]) -> str:

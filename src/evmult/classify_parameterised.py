@@ -33,7 +33,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,9 +41,9 @@ import awkward as ak
 import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
-from evmult.classify import _matrix, augmented_weights, paired_gain, scored, verdict
+from evmult.classify import Study, _matrix, augmented_weights, paired_gain, scored, verdict
 from evmult.errors import InputError
-from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
+from evmult.table import as_table, event_weights, table_metadata
 
 __all__ = ["SIDES", "ParameterisedStudy", "parameterised_study"]
 
@@ -53,7 +52,7 @@ SIDES = ("signal", "background")
 
 
 @dataclasses.dataclass
-class ParameterisedStudy:
+class ParameterisedStudy(Study):
     """The trainings of a parameterised study and their test-set figures.
 
     Attributes:
@@ -67,10 +66,6 @@ class ParameterisedStudy:
             record of :func:`evmult.classify.scored` and, for multiplied trainings,
             ``gain`` over ``real`` and its ``verdict``.
     """
-
-    channel: str
-    setup: dict[str, Any]
-    rows: list[dict[str, Any]]
 
     @property
     def text(self) -> str:
@@ -100,37 +95,27 @@ class ParameterisedStudy:
             lines.append(line)
         return "\n".join(lines)
 
-    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
-        """Write ``classifiers.json``, ``summary.txt``, per classifier the AUC and the
-        rejection against the parameter (``parameter_<name>.png``) and the score
-        distributions (``scores_<name>.png``), PDFs beside them, and ``report.html``,
-        atomically."""
-        from evmult.classify_report import plot_parameter_scan, plot_scores, write_html
+    @property
+    def title(self) -> str:
+        """The HTML report's title."""
+        return f"{self.channel}: classifiers at several {self.setup['parameter']} values"
 
-        with atomic_directory(outdir, force=force) as tmp:
-            (tmp / "classifiers.json").write_text(
-                json.dumps(json_safe(dataclasses.asdict(self)), indent=1)
-            )
-            (tmp / "summary.txt").write_text(self.text + "\n")
-            figures = []
-            for name in self.setup["classifiers"]:
-                rows = [r for r in self.rows if r["classifier"] == name]
-                title = f"{self.channel}: {name}"
-                scan = tmp / f"parameter_{name}.png"
-                figures.append(
-                    plot_parameter_scan(rows, scan, title=title, parameter=self.setup["parameter"])
-                )
-                at = f"{title}, {self.setup['parameter']} {rows[0]['value']:g}"
-                figures.append(plot_scores(rows, tmp / f"scores_{name}.png", title=at))
-            write_html(
-                tmp / "report.html",
-                title=f"{self.channel}: classifiers at several {self.setup['parameter']} values",
-                summary=self.text,
-                rows=self.rows,
-                figures=figures,
-                setup=self.setup,
-            )
-        return Path(outdir)
+    def figures(self, outdir: Path) -> list[Path]:
+        """Per classifier: the AUC and the rejection against the parameter
+        (``parameter_<name>.png``) and the score distributions at the first value
+        (``scores_<name>.png``)."""
+        from evmult.classify_report import plot_parameter_scan, plot_scores
+
+        parameter = self.setup["parameter"]
+        figures = []
+        for name in self.setup["classifiers"]:
+            rows = [r for r in self.rows if r["classifier"] == name]
+            title = f"{self.channel}: {name}"
+            scan = outdir / f"parameter_{name}.png"
+            figures.append(plot_parameter_scan(rows, scan, title=title, parameter=parameter))
+            at = f"{title}, {parameter} {rows[0]['value']:g}"
+            figures.append(plot_scores(rows, outdir / f"scores_{name}.png", title=at))
+        return figures
 
 
 def _with_parameter(x: np.ndarray, value: float) -> np.ndarray:
