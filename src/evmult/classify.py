@@ -44,6 +44,7 @@ import numpy as np
 from evmult.channels import get_channel
 from evmult.classifiers import PARAMETERISED, make
 from evmult.classifiers.base import balanced_weights
+from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.features import feature_columns
 from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
@@ -293,12 +294,9 @@ class ClassifierStudy(Study):
             )
         ]
         for row in self.rows:
-            m = row["metrics"]
-            what = row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
             line = (
-                f"  {row['classifier']:4s} {what:22s} {row['n_real']:>7,} real: AUC "
-                f"{m['auc']['value']:.4f} ± {m['auc']['std']:.4f}, 1/εB(50%) "
-                f"{m['rejection_50']['value']:.1f} ± {m['rejection_50']['std']:.1f}"
+                f"  {row['classifier']:4s} {training(row):22s} {row['n_real']:>7,} real: "
+                + headline(row)
             )
             if "equivalent" in row:
                 bound = {"<": "≤ ", ">": "> "}.get(row["bound"], "")

@@ -42,6 +42,7 @@ import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import Study, _matrix, augmented_weights, paired_gain, scored, verdict
+from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.table import as_table, event_weights, table_metadata
 
@@ -82,13 +83,10 @@ class ParameterisedStudy(Study):
             )
         ]
         for row in self.rows:
-            m = row["metrics"]
-            what = row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
             mark = " (left out)" if row["left_out"] else ""
             line = (
-                f"  {row['classifier']:4s} {setup['parameter']} {row['value']:<6g} {what:27s} "
-                f"AUC {m['auc']['value']:.4f} ± {m['auc']['std']:.4f}, 1/εB(50%) "
-                f"{m['rejection_50']['value']:.1f} ± {m['rejection_50']['std']:.1f}{mark}"
+                f"  {row['classifier']:4s} {setup['parameter']} {row['value']:<6g} "
+                f"{training(row):27s} {headline(row)}{mark}"
             )
             if "gain" in row:
                 line += f"; {row['verdict']}"

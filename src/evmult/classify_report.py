@@ -16,10 +16,12 @@ import numpy as np
 from evmult.validation.report import PAGE_STYLE
 
 __all__ = [
+    "headline",
     "plot_learning_curve",
     "plot_parameter_scan",
     "plot_rejection",
     "plot_scores",
+    "training",
     "write_html",
 ]
 
@@ -132,8 +134,18 @@ def plot_rejection(
     return _save(fig, path)
 
 
-def _label(row: Mapping[str, Any]) -> str:
+def training(row: Mapping[str, Any]) -> str:
+    """A row's training in words, e.g. ``real+generated ×10``."""
     return row["training"] + (f" ×{row['factor']:g}" if row["factor"] else "")
+
+
+def headline(row: Mapping[str, Any]) -> str:
+    """A row's test AUC and rejection at 50 % with their spreads, for the summaries."""
+    auc, rejection = row["metrics"]["auc"], row["metrics"]["rejection_50"]
+    return (
+        f"AUC {auc['value']:.4f} ± {auc['std']:.4f}, "
+        f"1/εB(50%) {rejection['value']:.1f} ± {rejection['std']:.1f}"
+    )
 
 
 def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) -> Path:
@@ -157,7 +169,7 @@ def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) ->
             histtype="fill",
             alpha=0.35,
             color=color,
-            label=f"{side}, {_label(real)}",
+            label=f"{side}, {training(real)}",
         )
     for row in others:
         _, color = _STYLES.get(row["training"], ("o", "k"))
@@ -169,7 +181,7 @@ def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) ->
                 histtype="step",
                 color=color,
                 ls=style,
-                label=f"{side}, {_label(row)}",
+                label=f"{side}, {training(row)}",
             )
     ax.set_yscale("log")
     ax.set_ylim(top=ax.get_ylim()[1] * 30)  # room for the legend
@@ -204,7 +216,7 @@ def plot_parameter_scan(
                 yerr=[r["metrics"][key]["std"] for r in line],
                 fmt=marker + "-",
                 color=color,
-                label=_label(line[0]),
+                label=training(line[0]),
             )
             out = [r for r in line if r["left_out"]]
             ax.plot(
@@ -257,7 +269,7 @@ def write_html(
         worth = ""
         if "equivalent" in r:
             worth = {"<": "≤ ", ">": "> "}.get(r["bound"], "") + f"{r['equivalent']:,.0f}"
-        cells = [r["classifier"], _label(r)] + (
+        cells = [r["classifier"], training(r)] + (
             [f"{r['value']:g}" + (" (left out)" if r["left_out"] else "")] if param else []
         )
         cells += [f"{r['n_real']:,}", f"{r['n_generated']:,}", _cell(m["auc"], 4)]
