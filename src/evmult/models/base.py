@@ -230,7 +230,7 @@ class Generator(ABC):
         matrix (see :meth:`_fit_matrix`); ``None`` for an unconditional model."""
         if not self.n_context:
             return None
-        return torch.as_tensor(split_context(torch.as_tensor(x), self.n_context)[1]).argmax(-1)
+        return split_context(torch.as_tensor(x), self.n_context)[1].argmax(-1)
 
     def label_counts(self, n: int) -> dict[str, int]:
         """``n`` events shared among a conditional model's labels in proportion to the
