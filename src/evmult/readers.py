@@ -601,14 +601,14 @@ def read_csv_chunk(chunk: CsvChunk) -> ak.Array:
             bad = np.flatnonzero(~np.isfinite(v))
             if len(bad):
                 raise where.error(int(line_of[sel][bad[0]]), f"non-finite {coll} {k}")
-        fields: dict[str, np.ndarray] = {k: v.astype(np.float32) for k, v in num.items()}
+        fields: dict[str, np.ndarray] = dict(num)
         q = charge[sel]
         if coll in ("Muon", "Electron"):
-            fields |= {k: v.astype(np.int32) for k, v in _lepton_ids(coll, q).items()}
+            fields |= _lepton_ids(coll, q)
         elif coll == "Jet":
             fields["btag"] = q == 1
-        flat_objects = ak.zip(fields, with_name="Momentum4D")
-        out[coll] = ak.unflatten(flat_objects, np.bincount(line_of[sel], minlength=n_events))
+        counts = np.bincount(line_of[sel], minlength=n_events)
+        out[coll] = ak.unflatten(vector_record(fields), counts)  # already in pT order
     out["MET"] = vector_record({"pt": met / 1000.0, "phi": metphi}, "Momentum2D")
     out["weight"] = weight
     out["process"] = ak.drop_none(ak.from_arrow(process))
