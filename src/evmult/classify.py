@@ -115,6 +115,13 @@ def _spread(draws: Sequence[float]) -> float:
     return float(np.std(draws, ddof=1)) if len(draws) > 1 else math.nan
 
 
+def _with_spreads(
+    value: Mapping[str, float], draws: Sequence[Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Each figure's value and its spread over the resamples."""
+    return {k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()}
+
+
 def metrics_of(
     y: np.ndarray,
     scores: np.ndarray,
@@ -134,8 +141,7 @@ def metrics_of(
         >>> abs(m["auc"]["value"] - 0.760) < 3 * m["auc"]["std"]  # Φ(1/√2), one σ apart
         True
     """
-    value, draws = _resampled(y, scores, weights, bootstrap, seed)
-    return {k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()}
+    return _with_spreads(*_resampled(y, scores, weights, bootstrap, seed))
 
 
 SCORE_BINS = 40
@@ -162,9 +168,7 @@ def scored(
         counts = np.histogram(clipped[sel], edges, weights=weights[sel])[0]
         shapes[name] = (counts / max(counts.sum(), 1e-300)).tolist()
     record = {
-        "metrics": {
-            k: {"value": v, "std": _spread([d[k] for d in draws])} for k, v in value.items()
-        },
+        "metrics": _with_spreads(value, draws),
         "roc": [_rejection(y, scores, weights, e) for e in ROC_EFFICIENCIES],
         "scores": {"edges": edges.tolist(), **shapes},
     }

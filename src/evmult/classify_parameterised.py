@@ -117,6 +117,7 @@ class ParameterisedStudy(Study):
 
 
 def _with_parameter(x: np.ndarray, value: float) -> np.ndarray:
+    """``x`` with a last column holding ``value`` (the pnn's parameter input)."""
     return np.hstack([x, np.full((len(x), 1), float(value))])
 
 
@@ -284,7 +285,7 @@ def parameterised_study(
                 trained = [v for v in values if v != left_out]
                 x = np.vstack(
                     [_with_parameter(sig[v][0], v) for v in trained]
-                    + [np.hstack([x_b, np.full((len(x_b), 1), np.nan)])]
+                    + [_with_parameter(x_b, np.nan)]  # the background has no value
                 )
                 n_sig = sum(len(sig[v][0]) for v in trained)
                 y = np.r_[np.ones(n_sig), np.zeros(len(x_b))]

@@ -369,7 +369,8 @@ class Generator(ABC):
                 )
             labels = None if label is None else np.full(size, label)
             finite = np.isfinite(x).all(axis=1)  # a diverged network's points are redrawn
-            x = np.where(finite[:, None], x, 0.0)
+            if not finite.all():
+                x = np.where(finite[:, None], x, 0.0)
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
             keep = finite & encoding.consistent(x, part) & self._selection().accepts(part)
             if self.refiner is not None and self.refiner.applied:
