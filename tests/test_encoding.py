@@ -15,7 +15,7 @@ from conftest import DEMO_SAMPLE, KPIPI_MASSES, draw_decays
 
 from evmult.channels import get_channel
 from evmult.coffea import extract
-from evmult.encoding import Encoding, wrap_phi
+from evmult.encoding import Encoding, resonance, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
 from evmult.models.training import reflections
@@ -303,7 +303,7 @@ def test_a_resonance_of_named_particles_outside_a_rest_frame_solves_the_last_pt(
     # the path a two-body decay of named particles takes: every particle's pT, η and φ
     # but the last one's pT, solved from the mass (with the root bit)
     with monkeypatch.context() as m:
-        m.setattr(Encoding, "_three_body", staticmethod(lambda *_: False))
+        m.setattr(resonance, "three_body", lambda *_: False)
         enc = Encoding.fit(dplus, "dplus")
     names = [c.name for c in enc.columns]
     assert {"mkpipi_root", "K_logpt", "Pi1_dphi"} <= set(names)

@@ -20,7 +20,13 @@ import numpy as np
 from evmult.channels import Channel
 from evmult.physics import channel_masses, objects_of, system
 
-__all__ = ["FEATURE_LABELS", "derived_columns", "feature_columns", "feature_label"]
+__all__ = [
+    "FEATURE_LABELS",
+    "derived_columns",
+    "feature_columns",
+    "feature_label",
+    "slot_columns",
+]
 
 FEATURE_LABELS = {
     "pt": r"$p_{T}$ [GeV]",
@@ -33,8 +39,72 @@ FEATURE_LABELS = {
 
 
 def _padded(objects: ak.Array, n: int, field: str) -> np.ndarray:
-    values = ak.pad_none(objects[field], n, axis=1, clip=True)
+    values = ak.pad_none(ak.values_astype(objects[field], np.float64), n, axis=1, clip=True)
     return ak.to_numpy(ak.fill_none(values, np.nan)).astype(np.float64)
+
+
+def _numpy(values: ak.Array) -> np.ndarray:
+    return ak.to_numpy(values).astype(np.float64)
+
+
+def slot_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
+    """Every object quantity of a channel's table in fixed slots, as float64 columns.
+
+    The one flattening of events: :func:`feature_columns` (summaries, validation) and
+    :class:`evmult.encoding.Encoding` (the learned matrix) both read from it.
+
+    Columns, in this order: the leptons of every lepton collection merged and
+    pT-ordered (``nLepton``, then ``lepN_pt``, ``_eta``, ``_phi``, ``_pdgId``,
+    ``_charge`` per slot), the named particles (``K_pt`` ... ``K_charge``, ``K_pdgId``),
+    every other collection's count (``nJet``: the table's ``nJet`` where the channel
+    stores one) and its slots field by field (``jet1_pt``, ``jet2_pt`` ...; jets with
+    ``mass`` and ``btag``), then ``nJet`` (an event field without a collection),
+    ``MET_pt`` and ``MET_phi``. Slots beyond an event's objects are NaN.
+
+    Args:
+        table: an event table of ``channel``.
+        channel: its channel definition.
+
+    Example:
+        >>> list(slot_columns(table, get_channel("zll")))[:3]  # doctest: +SKIP
+        ['nLepton', 'lep1_pt', 'lep1_eta']
+    """
+    cols: dict[str, np.ndarray] = {}
+    if channel.n_leptons:
+        leptons = ak.concatenate(
+            [table[c] for c in channel.leptons if c in ak.fields(table)], axis=1
+        )
+        cols["nLepton"] = ak.to_numpy(ak.num(leptons)).astype(np.float64)
+        leptons = leptons[ak.argsort(leptons.pt, axis=1, ascending=False)]
+        padded = {
+            f: _padded(leptons, channel.n_leptons, f)
+            for f in ("pt", "eta", "phi", "pdgId", "charge")
+        }
+        for i in range(channel.n_leptons):
+            for f, values in padded.items():
+                cols[f"lep{i + 1}_{f}"] = values[:, i]
+    for name in channel.particles:
+        obj = table[name]
+        for f in ("pt", "eta", "phi", "mass", "charge", "pdgId"):
+            cols[f"{name}_{f}"] = _numpy(obj[f])
+    for coll, cap in channel.collections.items():
+        if coll in channel.leptons:
+            continue
+        objs = table[coll]
+        if coll == "Jet" and "nJet" in channel.event_fields:
+            cols["nJet"] = _numpy(table.nJet)
+        else:
+            cols[f"n{coll}"] = ak.to_numpy(ak.num(objs)).astype(np.float64)
+        for f in ["pt", "eta", "phi"] + (["mass", "btag"] if coll == "Jet" else []):
+            values = _padded(objs, cap, f)
+            for i in range(cap):
+                cols[f"{coll.lower()}{i + 1}_{f}"] = values[:, i]
+    if "nJet" in channel.event_fields and "nJet" not in cols:
+        cols["nJet"] = _numpy(table.nJet)
+    if channel.has_met:
+        cols["MET_pt"] = _numpy(table.MET.pt)
+        cols["MET_phi"] = _numpy(table.MET.phi)
+    return cols
 
 
 def feature_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
@@ -47,32 +117,25 @@ def feature_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
     Returns:
         Column name -> array of length ``len(table)``.
     """
+    slots = slot_columns(table, channel)
     cols: dict[str, np.ndarray] = {}
-    if channel.n_leptons:
-        leptons = ak.concatenate(
-            [table[c] for c in channel.leptons if c in ak.fields(table)], axis=1
-        )
-        leptons = leptons[ak.argsort(leptons.pt, axis=1, ascending=False)]
-        for i in range(channel.n_leptons):
-            for f in ("pt", "eta", "phi"):
-                cols[f"lep{i + 1}_{f}"] = _padded(leptons, channel.n_leptons, f)[:, i]
-            cols[f"lep{i + 1}_flavour"] = np.abs(_padded(leptons, channel.n_leptons, "pdgId")[:, i])
+    for i in range(channel.n_leptons):
+        p = f"lep{i + 1}"
+        cols |= {f"{p}_{f}": slots[f"{p}_{f}"] for f in ("pt", "eta", "phi")}
+        cols[f"{p}_flavour"] = np.abs(slots[f"{p}_pdgId"])
     for coll, n in channel.collections.items():
         if coll in channel.leptons:
             continue
         fields = ["pt", "eta", "phi"] + (["mass", "btag"] if coll == "Jet" else [])
-        padded = {f: _padded(table[coll], n, f) for f in fields}
         for i in range(n):
-            for f in fields:
-                cols[f"{coll.lower()}{i + 1}_{f}"] = padded[f][:, i]
+            cols |= {
+                f"{coll.lower()}{i + 1}_{f}": slots[f"{coll.lower()}{i + 1}_{f}"] for f in fields
+            }
     for name in channel.particles:
-        for f in ("pt", "eta", "phi", "mass"):
-            cols[f"{name}_{f}"] = ak.to_numpy(table[name][f]).astype(np.float64)
-    if channel.has_met:
-        cols["MET_pt"] = ak.to_numpy(table.MET.pt).astype(np.float64)
-        cols["MET_phi"] = ak.to_numpy(table.MET.phi).astype(np.float64)
+        cols |= {f"{name}_{f}": slots[f"{name}_{f}"] for f in ("pt", "eta", "phi", "mass")}
+    cols |= {k: slots[k] for k in ("MET_pt", "MET_phi") if k in slots}
     if "nJet" in channel.event_fields:
-        cols["nJet"] = ak.to_numpy(table.nJet).astype(np.float64)
+        cols["nJet"] = slots["nJet"]
     cols |= channel_masses(table, channel)
     return cols
 

@@ -1,4 +1,5 @@
-"""Physics from event tables with vector: 4-momenta sums and the channels' masses.
+"""Physics from event tables with vector: 4-momenta sums, the channels' masses, decay
+frames, and the solvers that give objects the pT a mass asks for.
 
 Example:
     >>> import awkward as ak, vector
@@ -26,9 +27,12 @@ __all__ = [
     "decay_coordinates",
     "decay_momenta",
     "invariant_mass",
+    "mass_scale",
     "objects_of",
+    "pt_roots",
     "resonance_mass",
     "system",
+    "three_momentum",
 ]
 
 vector.register_awkward()
@@ -246,3 +250,95 @@ def decay_momenta(
     v2 = (p2 * np.sqrt(1 - cos12**2))[:, None] * e_x + (p2 * cos12)[:, None] * e_z
     axes = _helicity_axes(parent)
     return [_to_lab(parent, axes, v, e) for v, e in ((v1, e1), (v2, e2), (-(v1 + v2), e3))]
+
+
+def three_momentum(
+    objs: list[dict[str, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The summed (px, py, pz) of objects given by pt, eta, phi."""
+    px = sum(o["pt"] * np.cos(o["phi"]) for o in objs)
+    py = sum(o["pt"] * np.sin(o["phi"]) for o in objs)
+    pz = sum(o["pt"] * np.sinh(o["eta"]) for o in objs)
+    return px, py, pz
+
+
+def mass_scale(objs: list[dict[str, np.ndarray]], mass: np.ndarray) -> np.ndarray:
+    """The common factor of the objects' pT that gives them the invariant ``mass``.
+
+    At fixed directions, ``m²(s) = (Σᵢ √(s² aᵢ + mᵢ²))² − s² |P|²``, with aᵢ = (pTᵢ cosh ηᵢ)²
+    and P the summed unit-scale momentum; it grows monotonically with s. Newton steps
+    from the massless solution find it; where they do not converge (near-collinear
+    objects), a bisection in log s does.
+    """
+    px, py, pz = three_momentum(objs)
+    p2 = px**2 + py**2 + pz**2
+    a = [(o["pt"] * np.cosh(o["eta"])) ** 2 for o in objs]
+    m2 = [o["mass"] ** 2 for o in objs]
+    target = mass**2
+
+    def excess(scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        roots = [np.sqrt(scale**2 * ai + mi) for ai, mi in zip(a, m2, strict=True)]
+        energy = sum(roots)
+        value = energy**2 - scale**2 * p2 - target
+        slope = 2 * energy * sum(scale * ai / r for ai, r in zip(a, roots, strict=True))
+        return value, slope - 2 * scale * p2
+
+    # start from the massless solution (exact for massless objects), refine with
+    # Newton steps until every event is converged
+    tolerance = 1e-6 * np.maximum(target, 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = mass / np.sqrt(np.maximum(sum(np.sqrt(ai) for ai in a) ** 2 - p2, 1e-300))
+        for _ in range(6):
+            value, slope = excess(scale)
+            if np.all(np.abs(value) <= tolerance):
+                break
+            scale = np.maximum(scale - value / slope, 0.5 * scale)
+        else:
+            value, _ = excess(scale)
+    bad = ~(np.abs(value) <= tolerance)
+    if bad.any():  # collinear or degenerate: bisection in log scale
+        scale[bad] = _bisect(p2[bad], [ai[bad] for ai in a], [mi[bad] for mi in m2], target[bad])
+    return scale
+
+
+def _bisect(
+    p2: np.ndarray, a: list[np.ndarray], m2: list[np.ndarray], target: np.ndarray
+) -> np.ndarray:
+    """Solve m²(s) = target (terms as in :func:`mass_scale`) by 60 halvings of
+    log s in [log 1e-4, log 1e7]."""
+    lo = np.full_like(target, np.log(1e-4))
+    hi = np.full_like(target, np.log(1e7))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        s2 = np.exp(2 * mid)
+        energy = sum(np.sqrt(s2 * ai + mi) for ai, mi in zip(a, m2, strict=True))
+        above = energy**2 - s2 * p2 > target
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return np.exp(0.5 * (lo + hi))
+
+
+def pt_roots(
+    others: list[dict[str, np.ndarray]], obj: dict[str, np.ndarray], mass: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two pT values of ``obj`` (η, φ and mass fixed) that give the system of
+    ``others`` and ``obj`` the invariant mass ``mass``.
+
+    With P the 4-momentum of the others and n = (cos φ, sin φ, sinh η):
+    m² = M_P² + m² + 2(E_P E − P⃗·p⃗) squares into a quadratic in pT. Where it has no
+    real root, both values are the pT closest to one.
+    """
+    px, py, pz = three_momentum(others)
+    e = sum(np.sqrt((o["pt"] * np.cosh(o["eta"])) ** 2 + o["mass"] ** 2) for o in others)
+    m_rest2 = np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0)
+    c = np.cosh(obj["eta"])
+    m2 = obj["mass"] ** 2
+    a = (mass**2 - m_rest2 - m2) / 2
+    b = px * np.cos(obj["phi"]) + py * np.sin(obj["phi"]) + pz * np.sinh(obj["eta"])
+    qa = e**2 * c**2 - b**2
+    qb = -2 * a * b
+    qc = e**2 * m2 - a**2
+    root = np.sqrt(np.maximum(qb**2 - 4 * qa * qc, 0.0))
+    small = (-qb - root) / (2 * qa)
+    large = (-qb + root) / (2 * qa)
+    return np.maximum(small, 1e-6), np.maximum(large, 1e-6)
