@@ -1,6 +1,6 @@
 """DarkMachines CSV reading speed: events per second on one core.
 
-Times :func:`evmult.readers.read_csv_chunk` over the byte ranges of the shared
+Times :func:`evmult.io.csv.read_csv_chunk` over the byte ranges of the shared
 mixture (``csv/darkmachines_mix.csv``, 40,000 events) written ``--copies`` times into
 one temporary file, and ``evmult.extract`` of that file in the ``inclusive`` channel
 with the iterative executor (reading, the channel's selection, the merge and the
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from evmult.coffea import extract
-from evmult.readers import csv_chunks, read_csv_chunk
+from evmult.io.csv import csv_chunks, read_csv_chunk
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "csv" / "darkmachines_mix.csv"
 

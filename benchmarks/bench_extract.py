@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from evmult.coffea import extract
-from evmult.table import write_table
+from evmult.io.tables import write_table
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "delphes" / "delphes_zll.root"
 

@@ -21,8 +21,8 @@ import awkward as ak
 import numpy as np
 
 from evmult.coffea import extract
+from evmult.io.tables import split_table
 from evmult.pipeline import fit
-from evmult.table import split_table
 from evmult.validation import validate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 
 from evmult.coffea import extract
-from evmult.output import COMPRESSION, write_generated
+from evmult.io.tables import split_table
+from evmult.io.writers import COMPRESSION
+from evmult.output import write_generated
 from evmult.pipeline import PRESETS, fit
-from evmult.table import split_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -8,7 +8,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from evmult.readers import ReaderOptions
+from evmult.io.readers import ReaderOptions
 from evmult.selection import clean, kinematic
 
 __all__ = [

@@ -10,7 +10,8 @@ import numpy as np
 
 from evmult.channel_processor import ChannelProcessor
 from evmult.errors import InputError
-from evmult.readers import ReaderOptions, flat_weight, vector_record
+from evmult.io.layout import vector_record
+from evmult.io.readers import ReaderOptions, flat_weight
 
 __all__ = ["DplusOptions", "DplusProcessor"]
 

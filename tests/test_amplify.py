@@ -13,10 +13,10 @@ from conftest import DEMO_SAMPLE, QUICK
 from evmult.amplify import amplification_study, worth_curve
 from evmult.cli import main
 from evmult.coffea import extract
+from evmult.generation import worth_warning
+from evmult.io.tables import split_table, write_table
 from evmult.models import load
-from evmult.output import worth_warning
 from evmult.pipeline import fit
-from evmult.table import split_table, write_table
 
 
 @pytest.fixture(scope="module")

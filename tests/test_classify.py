@@ -141,7 +141,7 @@ def test_classify_command(
     import json
 
     from evmult.cli import main
-    from evmult.table import write_table
+    from evmult.io.tables import write_table
 
     signal, background = zll_by_jets
     paths = [
@@ -311,7 +311,7 @@ def test_classify_command_with_a_signal_at_several_values(
     import json
 
     from evmult.cli import main
-    from evmult.table import write_table
+    from evmult.io.tables import write_table
 
     signals, background = zll_by_jet_count
     args = ["classify", "--background", str(write_table(background, tmp_path / "b.parquet"))]

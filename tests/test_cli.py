@@ -14,8 +14,8 @@ from conftest import DEMO_SAMPLE, SIMPLE_EVENTS
 
 from evmult import __version__
 from evmult.cli import main
+from evmult.io.tables import read_table
 from evmult.physics import invariant_mass
-from evmult.table import read_table
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ from evmult.cli import main
 from evmult.coffea import extract
 from evmult.compare import compare, generation_rate
 from evmult.errors import InputError
-from evmult.table import write_table
+from evmult.io.tables import write_table
 
 QUICK_VAE = {"latent": 2, "hidden": (16,), "train.epochs": 2, "train.min_steps": 0, **QUICK_REFINE}
 

@@ -17,10 +17,11 @@ from evmult.coffea import extract
 from evmult.encoding import Encoding
 from evmult.errors import InputError
 from evmult.features import feature_columns
+from evmult.generation import plan
+from evmult.io.tables import read_table, write_table
 from evmult.models import MODELS, Generator, load
-from evmult.output import plan, write_generated
+from evmult.output import write_generated
 from evmult.pipeline import fit
-from evmult.table import read_table, write_table
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-import evmult.readers  # noqa: F401  (registers vector's awkward behaviours)
+import evmult.io.layout  # noqa: F401  (registers vector's awkward behaviours)
 from evmult.channels import CHANNELS, get_channel
 from evmult.errors import SelectionError
 from evmult.features import derived_columns, feature_columns, feature_label

@@ -15,9 +15,9 @@ from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError, ModelFileError, TrainingError
+from evmult.io.tables import read_table, write_table
 from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
 from evmult.pipeline import apply_overrides, fit, multiply
-from evmult.table import read_table, write_table
 from evmult.validation import physicality
 
 

@@ -21,10 +21,10 @@ from evmult.channels import get_channel
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
+from evmult.io.tables import read_table, write_table
 from evmult.models import load
 from evmult.output import write_generated, write_generated_dask
 from evmult.pipeline import fit, multiply
-from evmult.table import read_table, write_table
 
 pytestmark = pytest.mark.filterwarnings("ignore:Missing cross-reference")
 

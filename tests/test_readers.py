@@ -11,7 +11,8 @@ from conftest import SIMPLE_EVENTS
 
 from evmult.coffea import extract
 from evmult.errors import InputError
-from evmult.readers import csv_chunks, detect_format, read_csv_chunk
+from evmult.io.csv import csv_chunks, read_csv_chunk
+from evmult.io.readers import detect_format
 
 CSV_LINES = [
     "0;ttbar;1;34615.5;2.41903;b,164977,117608,0.862588,0.309257;j,91694.3,88779.8,-0.235298,-0.703188;m-,125248,111976,0.482205,1.02933;",

@@ -120,7 +120,7 @@ def test_files_without_refinement_settings_are_refused(zll: ak.Array, tmp_path: 
 
 
 def test_cli_train_reports_the_refiner(zll: ak.Array, tmp_path: Path, capsys) -> None:
-    from evmult.table import write_table
+    from evmult.io.tables import write_table
 
     table = tmp_path / "zll.parquet"
     write_table(zll, table, metadata=zll.attrs["evmult"])

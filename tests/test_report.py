@@ -15,7 +15,7 @@ from conftest import DEMO_SAMPLE
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
-from evmult.table import write_table
+from evmult.io.tables import write_table
 from evmult.validation import validate
 
 

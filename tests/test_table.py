@@ -11,7 +11,8 @@ from conftest import DEMO_SAMPLE, SIMPLE_EVENTS
 
 from evmult.coffea import extract
 from evmult.errors import InputError
-from evmult.table import atomic_path, read_table, write_table
+from evmult.io.files import atomic_path
+from evmult.io.tables import read_table, write_table
 
 
 def test_round_trip_keeps_data_metadata_and_behaviours(nanoaod_file, tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def test_read_rejects_foreign_parquet(tmp_path: Path) -> None:
 
 def test_split_is_random_disjoint_and_recorded(tmp_path: Path) -> None:
     from evmult.cli import main
-    from evmult.table import split_table
+    from evmult.io.tables import split_table
 
     table = extract([DEMO_SAMPLE], "zll")
     a, b = split_table(table, fraction=0.25, seed=3)
@@ -79,7 +80,7 @@ def test_split_is_random_disjoint_and_recorded(tmp_path: Path) -> None:
 
 
 def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
-    from evmult.table import atomic_directory
+    from evmult.io.files import atomic_directory
 
     old = os.umask(0o022)
     try:

@@ -43,7 +43,7 @@ import numpy as np
 from evmult.channels import get_channel
 from evmult.errors import EvmultWarning, InputError
 from evmult.features import feature_columns
-from evmult.table import as_table, event_weights, split_table, table_metadata
+from evmult.io.tables import as_table, event_weights, split_table, table_metadata
 from evmult.validation.amplification import (
     EffectiveSize,
     absolute_azimuths,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evmult.table import atomic_directory, json_safe
+from evmult.io.files import atomic_directory
+from evmult.io.tables import json_safe
 from evmult.validation.report import PAGE_STYLE
 
 if TYPE_CHECKING:

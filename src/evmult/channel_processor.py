@@ -19,14 +19,9 @@ from coffea import processor
 
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError, SelectionError
-from evmult.readers import (
-    FORMATS,
-    ReaderOptions,
-    empty_collection,
-    normalise,
-    required_branches,
-)
-from evmult.table import string_column
+from evmult.io.layout import empty_collection
+from evmult.io.readers import FORMATS, ReaderOptions, normalise, required_branches
+from evmult.io.tables import string_column
 
 __all__ = ["ChannelProcessor", "make_options"]
 
@@ -69,7 +64,7 @@ class ChannelProcessor(processor.ProcessorABC):
 
     Subclasses set :attr:`channel_name`, :attr:`needs` (the collections the selection
     reads), an :attr:`Options` dataclass (thresholds, deriving from
-    :class:`~evmult.readers.ReaderOptions`) and implement :meth:`select`, which keeps
+    :class:`~evmult.io.readers.ReaderOptions`) and implement :meth:`select`, which keeps
     each selected event's ``weight`` as it is (:meth:`accepts` relies on it).
 
     The accumulator is ``{"tables": {(dataset, file, entrystart): table}, "cutflow":
@@ -106,7 +101,7 @@ class ChannelProcessor(processor.ProcessorABC):
         """Apply the selection to one chunk in the common layout.
 
         Args:
-            objects: output of :func:`evmult.readers.normalise`.
+            objects: output of :func:`evmult.io.readers.normalise`.
 
         Returns:
             The table fields of the selected events (name -> array) and a cutflow

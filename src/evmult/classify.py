@@ -47,7 +47,8 @@ from evmult.classifiers.base import balanced_weights
 from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.features import feature_columns
-from evmult.table import as_table, atomic_directory, event_weights, json_safe, table_metadata
+from evmult.io.files import atomic_directory
+from evmult.io.tables import as_table, event_weights, json_safe, table_metadata
 
 __all__ = [
     "METRICS",

@@ -44,7 +44,7 @@ from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import Study, _matrix, augmented_weights, paired_gain, scored, verdict
 from evmult.classify_report import headline, training
 from evmult.errors import InputError
-from evmult.table import as_table, event_weights, table_metadata
+from evmult.io.tables import as_table, event_weights, table_metadata
 
 __all__ = ["SIDES", "ParameterisedStudy", "parameterised_study"]
 

@@ -256,7 +256,7 @@ def write_html(
     them) and the figures; the style of ``evmult validate``'s report."""
     import json
 
-    from evmult.table import json_safe
+    from evmult.io.tables import json_safe
 
     esc = html.escape
     param = "value" in rows[0]

@@ -54,7 +54,7 @@ def _writable_dir(path: str, *, force: bool) -> Path:
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     from evmult.coffea import extract
-    from evmult.table import write_table
+    from evmult.io.tables import write_table
 
     out = _writable(args.output, force=args.force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from evmult.table import atomic_directory
+    from evmult.io.files import atomic_directory
     from evmult.validation.report import validate
 
     out = Path(args.output)
@@ -119,7 +119,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_split(args: argparse.Namespace) -> int:
-    from evmult.table import read_table, split_table, write_table
+    from evmult.io.tables import read_table, split_table, write_table
 
     first = _writable(args.output, force=args.force)
     rest = _writable(args.rest, force=args.force)
@@ -356,8 +356,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 def _cmd_worth(args: argparse.Namespace) -> int:
     from evmult.amplify import worth_curve
     from evmult.amplify_report import describe, write_curve
+    from evmult.io.files import file_sha256
     from evmult.models import load
-    from evmult.table import file_sha256
 
     out = _writable_dir(args.output, force=args.force) if args.output else None
     model = load(args.model)
@@ -447,8 +447,8 @@ def _worth_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``evmult`` command."""
     from evmult.coffea import EXECUTORS
-    from evmult.output import COMPRESSION
-    from evmult.readers import FORMATS
+    from evmult.io.readers import FORMATS
+    from evmult.io.writers import COMPRESSION
 
     parser = argparse.ArgumentParser(
         prog="evmult",

@@ -29,16 +29,9 @@ from evmult._version import __version__
 from evmult.channel_processor import ChannelProcessor, make_options
 from evmult.channels import get_channel
 from evmult.errors import EvmultError, InputError, SelectionError
-from evmult.readers import (
-    CsvChunk,
-    absent_collections,
-    csv_chunks,
-    default_treename,
-    detect_format,
-    read_csv_chunk,
-    tree_branches,
-)
-from evmult.table import file_sha256
+from evmult.io.csv import CsvChunk, csv_chunks, read_csv_chunk
+from evmult.io.files import file_sha256
+from evmult.io.readers import absent_collections, default_treename, detect_format, tree_branches
 
 __all__ = [
     "EXECUTORS",

@@ -28,8 +28,9 @@ import awkward as ak
 import numpy as np
 
 from evmult.errors import InputError
+from evmult.io.files import atomic_directory
+from evmult.io.tables import as_table, json_safe, split_table, table_metadata
 from evmult.models import MODELS, Generator
-from evmult.table import as_table, atomic_directory, json_safe, split_table, table_metadata
 
 __all__ = ["Leaderboard", "Run", "compare", "generation_rate"]
 

@@ -1,10 +1,9 @@
 """Augmented files: generated events streamed into ROOT (or parquet) files.
 
-Generation is split into fixed **blocks** of :data:`BLOCK` events, block ``i`` drawn
-with a seed derived from ``(seed, i)``. Blocks are generated one after the other and
-written in chunks (uproot ``mktree`` / ``extend``), so memory stays flat whatever the
-number of events, and the same seed gives the same events whatever the chunk size,
-the executor or the number of Dask partitions.
+The seeded blocks of a :class:`evmult.generation.Plan` are generated one after the
+other and written in chunks (uproot ``mktree`` / ``extend``, :mod:`evmult.io.writers`),
+so memory stays flat whatever the number of events, and the same seed gives the same
+events whatever the chunk size, the executor or the number of Dask partitions.
 
 ROOT layouts:
 
@@ -27,10 +26,11 @@ Both add ``evmult_isGenerated`` (bool) and ``evmult_sourceIndex`` (the event's i
 the training table for original events, -1 for generated ones) and a ``TObjString``
 ``evmult_provenance`` (JSON: model, seed, numbers, versions, sources).
 
-Weights: the generated events of a file share the training sample's yield, each
-``yield / n``. With the original events included, originals keep their weights times
-``n_orig / (n_orig + n_gen)`` and generated events weigh ``yield / (n_orig + n_gen)``:
-the total is the yield, and every event counts alike in expectation.
+Weights (:mod:`evmult.generation`): the generated events of a file share the training
+sample's yield, each ``yield / n``. With the original events included, originals keep
+their weights times ``n_orig / (n_orig + n_gen)`` and generated events weigh
+``yield / (n_orig + n_gen)``: the total is the yield, and every event counts alike in
+expectation.
 
 Conditional models (``evmult train --condition process``): the events of each label
 (its share of the training events, or only the label asked for) follow each other,
@@ -45,311 +45,45 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from evmult._version import __version__
-from evmult.channels import Channel, get_channel
-from evmult.errors import EvmultWarning, InputError
-from evmult.readers import NANOAOD_LOOSE_ID, empty_collection
-from evmult.table import atomic_path, file_sha256, json_safe, read_table, table_metadata
+from evmult.channels import get_channel
+from evmult.errors import InputError
+from evmult.generation import (
+    BLOCK,
+    Plan,
+    generate,
+    label_originals,
+    load_original,
+    plan,
+    provenance,
+    table_record,
+)
+from evmult.io.files import atomic_path
+from evmult.io.layout import layout
+from evmult.io.writers import ParquetWriter, RootWriter, rechunk
 
 __all__ = [
-    "BLOCK",
-    "COMPRESSION",
-    "FAR_BEYOND",
-    "Plan",
-    "generate",
-    "label_originals",
-    "plan",
-    "table_record",
-    "to_branches",
-    "worth_warning",
+    "default_tree",
+    "partition_paths",
+    "write_events",
     "write_generated",
+    "write_generated_dask",
 ]
-
-BLOCK = 32_768
-"""Events per seeded block: the unit of reproducibility (not of writing)."""
-
-COMPRESSION = ("zlib", "lzma", "lz4", "zstd")
-"""ROOT compression algorithms (level 1); zlib needs no extra package to read back."""
-
-_FLAT_COMPONENTS = (("PX", "px"), ("PY", "py"), ("PZ", "pz"), ("PE", "E"))
-
-
-def block_seed(seed: int, index: int) -> int:
-    """The seed of block ``index`` of a run seeded with ``seed``."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 2)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What one augmented sample holds.
-
-    Args:
-        n: generated events.
-        seed: the run's seed.
-        train_yield: the training sample's sum of weights.
-        n_original: original (training) events written beside them.
-        block: events per seeded block; the same seed and block give the same events.
-        labels: conditional models: ``(label, events, training yield)`` of each label,
-            in the order they are written (contiguous ranges); empty otherwise.
-    """
-
-    n: int
-    seed: int
-    train_yield: float
-    n_original: int = 0
-    block: int = BLOCK
-    labels: tuple[tuple[str, int, float], ...] = ()
-
-    @property
-    def n_total(self) -> int:
-        """Events in the output."""
-        return self.n + self.n_original
-
-    @property
-    def generated_weight(self) -> float:
-        """The weight of every generated event."""
-        return self.train_yield / self.n_total
-
-    @property
-    def original_scale(self) -> float:
-        """The factor the original events' weights are multiplied by."""
-        return self.n_original / self.n_total
-
-    @property
-    def label_weights(self) -> dict[str, float]:
-        """Conditional models: the weight of every generated event of each label (its
-        yield, less the originals' share, over its events)."""
-        keep = 1.0 - self.original_scale
-        return {label: keep * y / k if k else 0.0 for label, k, y in self.labels}
-
-    def block_labels(self, start: int, stop: int) -> dict[str, int]:
-        """Conditional models: events of each label among generated events
-        ``start:stop`` (labels are written one after the other)."""
-        counts, low = {}, 0
-        for label, k, _ in self.labels:
-            overlap = min(stop, low + k) - max(start, low)
-            if overlap > 0:
-                counts[label] = overlap
-            low += k
-        return counts
-
-    def blocks(self) -> list[tuple[int, int]]:
-        """``(start, stop)`` of each seeded block of generated events."""
-        return [(s, min(s + self.block, self.n)) for s in range(0, self.n, self.block)]
-
-
-FAR_BEYOND = 2.0
-"""``evmult multiply`` warns when the asked factor exceeds this multiple of the
-largest useful factor the model file records (``evmult worth --record``)."""
-
-
-def worth_warning(info: Mapping[str, Any], n: int) -> str | None:
-    """One line when ``n`` generated events are far beyond the largest useful factor
-    a model's ``info["worth"]`` records (see :data:`FAR_BEYOND`), else ``None``.
-
-    Example:
-        >>> info = {"n_train": 2_000, "worth": {"largest_useful_factor": 4.5,
-        ...         "lower_bound": False, "asymptotic_amplification": 0.6}}
-        >>> print(worth_warning(info, 200_000))
-        asked for 100× the training events, but this model's events stop adding worth beyond about 4.5×: all of them together are worth at most about 0.6× the 2,000 training events
-    """
-    worth = info.get("worth")
-    if not worth or worth.get("lower_bound"):
-        return None
-    useful = float(worth["largest_useful_factor"])
-    factor = n / info["n_train"]
-    if factor <= FAR_BEYOND * useful:
-        return None
-    return (
-        f"asked for {factor:.3g}× the training events, but this model's events stop adding "
-        f"worth beyond about {useful:.2g}×: all of them together are worth at most about "
-        f"{worth['asymptotic_amplification']:.2g}× the {info['n_train']:,} training events"
-    )
-
-
-def plan(
-    model: Any,
-    *,
-    factor: float | None = None,
-    n: int | None = None,
-    seed: int = 0,
-    original: ak.Array | None = None,
-    block: int = BLOCK,
-    label: str | None = None,
-) -> Plan:
-    """The :class:`Plan` of ``factor`` × the training events (or exactly ``n``).
-
-    For a conditional model the events are shared among its labels as the training
-    events are, each label keeping its training yield; with ``label``, only that
-    label's events (``factor`` then counts that label's training events), with its
-    yield (and only its original events).
-
-    Warns:
-        EvmultWarning: when the model file records the largest useful factor of its
-            events (``evmult worth --record``) and ``n`` is far beyond it.
-
-    Raises:
-        InputError: for no or both of ``factor`` and ``n``, a non-positive count,
-            original events of another channel, or a label the model does not have
-            (or any label, for an unconditional model).
-    """
-    if (factor is None) == (n is None):
-        msg = "give exactly one of factor and n"
-        raise InputError(msg)
-    if n is None:
-        assert factor is not None
-        if factor <= 0:
-            msg = f"factor must be positive, got {factor}"
-            raise InputError(msg)
-        base = model.info["n_train"]
-        if label is not None and label in model.info.get("labels", {}):
-            base = model.info["labels"][label]["n"]
-        n = round(factor * base)
-    if n <= 0:
-        msg = f"the number of events must be positive, got {n}"
-        raise InputError(msg)
-    if original is not None:
-        channel = table_metadata(original).get("channel")
-        if channel != model.info["channel"]:
-            msg = f"the original events are of channel {channel!r}, the model of {model.info['channel']!r}"
-            raise InputError(msg)
-    if block <= 0:
-        msg = f"block size must be positive, got {block}"
-        raise InputError(msg)
-    known = model.info.get("labels", {})
-    if label is not None and label not in known:
-        msg = (
-            f"the model knows the labels {', '.join(known)}; not {label!r}"
-            if known
-            else f"the model is not conditional; it takes no label (got {label!r})"
-        )
-        raise InputError(msg)
-    if label is None and (line := worth_warning(model.info, n)):
-        warnings.warn(line, EvmultWarning, stacklevel=2)
-    counts = {} if not known else {label: n} if label is not None else model.label_counts(n)
-    labels = tuple((k, c, known[k]["yield"]) for k, c in counts.items())
-    train_yield = sum(y for *_, y in labels) if labels else model.info["train_yield"]
-    n_original = 0 if original is None else len(original)
-    return Plan(n, seed, train_yield, n_original=n_original, block=block, labels=labels)
-
-
-def label_originals(model: Any, original: ak.Array, label: str) -> ak.Array:
-    """The original events of one label of a conditional model."""
-    index = model.encoding.label_index(original)
-    return original[index == model.labels.index(label)]
-
-
-def generate(model: Any, p: Plan, blocks: Sequence[int] | None = None) -> Iterator[ak.Array]:
-    """The generated events of ``p``, one seeded block at a time.
-
-    Args:
-        model: a fitted :class:`~evmult.models.Generator`.
-        p: the plan.
-        blocks: indices of the blocks to generate (default: all).
-
-    Yields:
-        Event tables of at most :data:`BLOCK` events, each weighing
-        :attr:`Plan.generated_weight`.
-    """
-    spans = p.blocks()
-    weights = p.label_weights
-    for i in range(len(spans)) if blocks is None else blocks:
-        start, stop = spans[i]
-        if not p.labels:
-            part = model.sample(stop - start, seed=block_seed(p.seed, i))
-            yield ak.with_field(part, np.full(stop - start, p.generated_weight), "weight")
-            continue
-        counts = p.block_labels(start, stop)
-        part = model.sample(stop - start, seed=block_seed(p.seed, i), label=counts)
-        w = np.concatenate([np.full(k, weights[label]) for label, k in counts.items()])
-        yield ak.with_field(part, w, "weight")
-
-
-def _layout(channel: Channel) -> str:
-    return "flat" if channel.particles else "nanoaod"
 
 
 def default_tree(model: Any) -> str:
     """``Events`` for NanoAOD-style output, else the training ntuple's tree name."""
     channel = get_channel(model.info["channel"])
-    if _layout(channel) == "nanoaod":
+    if layout(channel) == "nanoaod":
         return "Events"
     trees = [s.get("tree") for s in model.info.get("sources", []) if s.get("tree")]
     return trees[0] if trees else "Events"
-
-
-def to_branches(
-    table: ak.Array,
-    channel: Channel,
-    *,
-    first_event: int,
-    source_index: np.ndarray | None = None,
-    options: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One chunk of events as the ROOT branches of the channel's layout.
-
-    Args:
-        table: events (generated, or original when ``source_index`` is given).
-        channel: their channel.
-        first_event: 0-based number of the chunk's first event in the file set.
-        source_index: the events' indices in the training table (original events).
-        options: the training table's selection options (b-tag branch name).
-
-    Returns:
-        Branch name (or collection name, for uproot's counters) -> array.
-    """
-    n = len(table)
-    out: dict[str, Any] = {}
-    if _layout(channel) == "flat":
-        for name in channel.particles:
-            p = table[name]
-            for branch, component in _FLAT_COMPONENTS:
-                out[f"{name}_{branch}"] = ak.to_numpy(getattr(p, component)).astype(np.float64)
-            out[f"{name}_ID"] = ak.to_numpy(p.pdgId).astype(np.int32)
-        out["weight"] = ak.to_numpy(table.weight).astype(np.float64)
-    else:
-        from evmult.coffea import processor_for
-
-        btag = (options or {}).get("btag_branch", "btagDeepFlavB")
-        # collections the selection reads but the table does not keep (wz's jets) are
-        # written empty, so the channel's processor finds every branch it reads
-        needs = [c for c in processor_for(channel.name).needs if c != "MET"]
-        for coll in dict.fromkeys([*channel.collections, *needs]):
-            obj = table[coll] if coll in ak.fields(table) else empty_collection(n, coll)
-            fields = {f: ak.values_astype(obj[f], np.float32) for f in ("pt", "eta", "phi", "mass")}
-            if coll in ("Muon", "Electron"):
-                fields |= {f: ak.values_astype(obj[f], np.int32) for f in ("charge", "pdgId")}
-            if coll in NANOAOD_LOOSE_ID:
-                field, minimum = NANOAOD_LOOSE_ID[coll]
-                dtype = np.bool_ if field.endswith("Id") else np.int32
-                fields[field] = ak.values_astype(ak.ones_like(obj.pt) * minimum, dtype)
-            if coll == "Jet":
-                fields[btag] = ak.values_astype(obj.btag, np.float32)
-            out[coll] = ak.zip(fields)
-        if channel.has_met:
-            out["MET_pt"] = ak.to_numpy(table.MET.pt).astype(np.float32)
-            out["MET_phi"] = ak.to_numpy(table.MET.phi).astype(np.float32)
-        out["genWeight"] = ak.to_numpy(table.weight).astype(np.float32)
-        event = np.arange(first_event, first_event + n, dtype=np.uint64)
-        out["run"] = np.ones(n, dtype=np.uint32)
-        out["luminosityBlock"] = (1 + event // BLOCK).astype(np.uint32)  # 1 per 32,768
-        out["event"] = event + np.uint64(1)
-        if "nJet" in ak.fields(table):
-            out["evmult_nJet"] = ak.to_numpy(table.nJet).astype(np.int32)
-    out["evmult_isGenerated"] = np.full(n, source_index is None)
-    index = np.full(n, -1, np.int64) if source_index is None else source_index
-    out["evmult_sourceIndex"] = index.astype(np.int64)
-    return out
 
 
 def _original_chunks(
@@ -362,123 +96,6 @@ def _original_chunks(
     for start in range(0, len(original), chunk_size):
         stop = min(start + chunk_size, len(original))
         yield original[start:stop], np.arange(start, stop)
-
-
-def _rechunk(parts: Iterator[ak.Array], size: int) -> Iterator[ak.Array]:
-    """Regroup a stream of tables into tables of ``size`` events (the last shorter)."""
-    buffer: list[ak.Array] = []
-    have = 0
-    for part in parts:
-        buffer.append(part)
-        have += len(part)
-        while have >= size:
-            joined = ak.concatenate(buffer) if len(buffer) > 1 else buffer[0]
-            yield joined[:size]
-            rest = joined[size:]
-            buffer, have = ([rest], len(rest)) if len(rest) else ([], 0)
-    if have:
-        yield ak.concatenate(buffer) if len(buffer) > 1 else buffer[0]
-
-
-class _RootSink:
-    """A TTree in the channel's layout, written chunk by chunk with uproot."""
-
-    def __init__(
-        self, path: Path, model: Any, record: dict[str, Any], tree: str | None, compression: str
-    ) -> None:
-        import uproot
-
-        if compression not in COMPRESSION:
-            msg = f"unknown compression {compression!r}; choose one of {', '.join(COMPRESSION)}"
-            raise InputError(msg)
-        algorithm = {"zlib": uproot.ZLIB, "lzma": uproot.LZMA, "lz4": uproot.LZ4}.get(
-            compression, uproot.ZSTD
-        )
-        self.channel = get_channel(model.info["channel"])
-        self.options = model.info.get("selection_options", {})
-        self.model = model
-        self.record = record
-        self.name = tree or default_tree(model)
-        self.file = uproot.recreate(path, compression=algorithm(1))
-        self.tree: Any = None
-
-    def write(self, chunk: ak.Array, index: np.ndarray | None, first: int) -> None:
-        branches = to_branches(
-            chunk, self.channel, first_event=first, source_index=index, options=self.options
-        )
-        if self.model.n_context:  # ROOT has no string branches for a process label
-            branches["evmult_label"] = self.model.encoding.label_index(chunk).astype(np.int32)
-        if self.tree is None:
-            types = {
-                k: v.type.content if isinstance(v, ak.Array) else v.dtype
-                for k, v in branches.items()
-            }
-            self.tree = self.file.mktree(self.name, types)
-        self.tree.extend(branches)
-
-    def close(self) -> None:
-        self.file["evmult_provenance"] = json.dumps(json_safe(self.record))
-        self.file.close()
-
-
-class _ParquetSink:
-    """An event table written row group by row group (pyarrow)."""
-
-    def __init__(self, path: Path, record: dict[str, Any]) -> None:
-        self.path = path
-        self.meta = table_record(record) | {"provenance": record}
-        self.writer: Any = None
-        self.schema: Any = None
-
-    def write(self, chunk: ak.Array, index: np.ndarray | None, first: int) -> None:  # noqa: ARG002
-        import pyarrow.parquet as pq
-
-        arrow = ak.to_arrow_table(ak.Array(chunk, attrs=None), extensionarray=True)
-        if self.writer is None:
-            schema_meta = dict(arrow.schema.metadata or {})
-            schema_meta[b"evmult"] = json.dumps(json_safe(self.meta)).encode()
-            self.schema = arrow.schema.with_metadata(schema_meta)
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self.writer.write_table(arrow.cast(self.schema))
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def provenance(model: Any, p: Plan, *, model_file: str | Path | None = None) -> dict[str, Any]:
-    """The generation record stored in every output file."""
-    record = {
-        "channel": model.info["channel"],
-        "generated": {
-            "model": model.name,
-            "seed": p.seed,
-            "n": p.n,
-            "factor": p.n / model.info["n_train"],
-            "yield": p.train_yield,
-            "block": p.block,
-            **({"labels": {label: k for label, k, _ in p.labels}} if p.labels else {}),
-        },
-        "n_original": p.n_original,
-        "weights": {
-            "generated": p.label_weights if p.labels else p.generated_weight,
-            "original_scale": p.original_scale if p.n_original else None,
-        },
-        "model_info": {k: model.info.get(k) for k in ("n_train", "seed", "versions")},
-        "labels": model.labels,
-        "sources": model.info.get("sources", []),
-        "evmult_version": __version__,
-    }
-    if model_file is not None:
-        path = Path(model_file)
-        record["model_file"] = {"path": str(path.resolve()), "sha256": file_sha256(path)}
-    return record
-
-
-def table_record(record: dict[str, Any]) -> dict[str, Any]:
-    """The part of a :func:`provenance` record a generated event table carries in
-    ``attrs["evmult"]`` (the keys :meth:`Generator.sample` sets)."""
-    return {k: record[k] for k in ("channel", "generated", "sources", "evmult_version")}
 
 
 def _events(
@@ -497,7 +114,7 @@ def _events(
         for chunk, index in _original_chunks(original, p, chunk_size):
             yield chunk, index, int(index[0])
     first = p.n_original + p.blocks()[blocks[0]][0]
-    for chunk in _rechunk(generate(model, p, blocks), chunk_size):
+    for chunk in rechunk(generate(model, p, blocks), chunk_size):
         yield chunk, None, first
         first += len(chunk)
 
@@ -538,47 +155,35 @@ def write_events(
         ``{"events": n, "sum_weights": s}`` of what was written.
     """
     record = provenance(model, p, model_file=model_file)
-    sink: _RootSink | _ParquetSink
+    writer: RootWriter | ParquetWriter
+    labels_of = None
     if fmt == "parquet":
-        sink = _ParquetSink(Path(path), record)
+        writer = ParquetWriter(Path(path), table_record(record) | {"provenance": record})
     else:
-        sink = _RootSink(Path(path), model, record, tree, compression)
+        from evmult.coffea import processor_for
+
+        channel = get_channel(model.info["channel"])
+        writer = RootWriter(
+            Path(path),
+            channel,
+            record,
+            tree=tree or default_tree(model),
+            compression=compression,
+            # what the selection reads but the table does not keep (wz's jets)
+            collections=[c for c in processor_for(channel.name).needs if c != "MET"],
+            btag_branch=model.info.get("selection_options", {}).get("btag_branch", "btagDeepFlavB"),
+        )
+        if model.n_context:
+            labels_of = model.encoding.label_index
     count, total = 0, 0.0
     for chunk, index, first in _events(model, p, chunk_size, blocks, original):
-        sink.write(chunk, index, first)
+        writer.write(chunk, index, first, None if labels_of is None else labels_of(chunk))
         count += len(chunk)
         total += float(np.sum(ak.to_numpy(chunk.weight)))
         if on_chunk is not None:
             on_chunk(len(chunk))
-    sink.close()
+    writer.close()
     return {"events": count, "sum_weights": total}
-
-
-def load_original(model: Any, path: str | Path | None = None) -> ak.Array:
-    """The training events to include in an augmented file.
-
-    Args:
-        model: the generator (its ``info["training_table"]`` names the table it was
-            trained on, with the table's SHA-256).
-        path: the table to include instead of the recorded one.
-
-    Raises:
-        InputError: if no table is given or recorded, it is missing, or the recorded
-            one changed since training.
-    """
-    recorded = model.info.get("training_table")
-    if path is None:
-        if not recorded:
-            msg = "the model does not record its training table; give it: --include-original TABLE"
-            raise InputError(msg)
-        path = Path(recorded["path"])
-        if not path.is_file():
-            msg = f"{path}: the model's training table is gone; give it: --include-original TABLE"
-            raise InputError(msg)
-        if file_sha256(path) != recorded["sha256"]:
-            msg = f"{path}: changed since the model was trained on it (SHA-256 differs)"
-            raise InputError(msg)
-    return read_table(path)
 
 
 @contextlib.contextmanager

@@ -17,8 +17,9 @@ import awkward as ak
 
 from evmult.channels import CHANNELS, Channel
 from evmult.errors import InputError
+from evmult.io.files import file_sha256
+from evmult.io.tables import as_table, table_metadata
 from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
-from evmult.table import as_table, file_sha256, table_metadata
 
 __all__ = ["PRESETS", "apply_overrides", "fit", "multiply"]
 
@@ -179,12 +180,12 @@ def multiply(
         factor: how many times the training sample's event count to generate.
         n: the number of events (instead of ``factor``).
         seed: the same seed gives the same events.
-        block: events per seeded block (default :data:`evmult.output.BLOCK`).
+        block: events per seeded block (default :data:`evmult.generation.BLOCK`).
 
     Returns:
         An event table whose weights sum to the training sample's sum of weights.
     """
-    from evmult.output import BLOCK, generate, plan, provenance, table_record
+    from evmult.generation import BLOCK, generate, plan, provenance, table_record
 
     gen = model if isinstance(model, Generator) else load(model)
     p = plan(gen, factor=factor, n=n, seed=seed, block=block or BLOCK)

@@ -16,7 +16,7 @@ import numpy as np
 
 from evmult.channels import get_channel
 from evmult.features import feature_columns, feature_label
-from evmult.table import read_table
+from evmult.io.tables import read_table
 
 __all__ = ["Summary", "summarise"]
 

@@ -33,7 +33,7 @@ from evmult.encoding.columns import (
 )
 from evmult.errors import InputError
 from evmult.features import slot_columns
-from evmult.table import string_column
+from evmult.io.tables import string_column
 
 __all__ = [
     "Slots",

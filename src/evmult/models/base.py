@@ -28,8 +28,9 @@ import torch
 from evmult._version import __version__
 from evmult.encoding import Encoding
 from evmult.errors import EvmultError, InputError, ModelFileError
+from evmult.io.files import atomic_path
+from evmult.io.tables import event_weights, json_safe, table_metadata
 from evmult.models.training import per_label_weights
-from evmult.table import atomic_path, event_weights, json_safe, table_metadata
 
 if TYPE_CHECKING:
     from evmult.channel_processor import ChannelProcessor

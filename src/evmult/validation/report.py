@@ -37,7 +37,7 @@ from evmult._version import __version__
 from evmult.channels import Channel, get_channel
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns, feature_label
-from evmult.table import as_table, event_weights, json_safe, table_metadata
+from evmult.io.tables import as_table, event_weights, json_safe, table_metadata
 from evmult.validation.amplification import absolute_azimuths, effective_sample_size, kish_size
 from evmult.validation.metrics import (
     CONSTANT_SPREAD,
