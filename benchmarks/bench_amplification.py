@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from evmult.amplify import amplification_study
+from evmult.amplify_report import write_study
 from evmult.coffea import extract
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -79,7 +80,7 @@ def main() -> None:
             + ", ".join(f"{k} {v:.2f}" for k, v in best["per_feature"].items() if k in counted)
         )
     if args.output:
-        study.write(args.output, force=True)
+        write_study(study, args.output, force=True)
         print(f"-> {args.output}")
 
 

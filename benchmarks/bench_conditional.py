@@ -24,9 +24,8 @@ import awkward as ak
 from evmult.coffea import extract
 from evmult.compare import generation_rate
 from evmult.io.tables import split_table
-from evmult.models import load
 from evmult.models.refiner import describe
-from evmult.pipeline import fit
+from evmult.pipeline import fit, load
 from evmult.validation import validate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -58,7 +58,7 @@ def main() -> None:
             f"trained {model.name} ({args.preset or 'default'}) in {time.perf_counter() - start:.0f} s"
         )
     else:
-        from evmult.models import load
+        from evmult.pipeline import load
 
         model = load(args.model)
     model.sample(1_000, seed=0)  # warm-up

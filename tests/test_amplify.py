@@ -15,8 +15,7 @@ from evmult.cli import main
 from evmult.coffea import extract
 from evmult.generation import worth_warning
 from evmult.io.tables import split_table, write_table
-from evmult.models import load
-from evmult.pipeline import fit
+from evmult.pipeline import fit, load
 
 
 @pytest.fixture(scope="module")

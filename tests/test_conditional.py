@@ -19,9 +19,9 @@ from evmult.errors import InputError
 from evmult.features import feature_columns
 from evmult.generation import plan
 from evmult.io.tables import read_table, write_table
-from evmult.models import MODELS, Generator, load
+from evmult.models import MODELS, Generator
 from evmult.output import write_generated
-from evmult.pipeline import fit
+from evmult.pipeline import fit, load
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError, ModelFileError, TrainingError
 from evmult.io.tables import read_table, write_table
-from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
-from evmult.pipeline import apply_overrides, fit, multiply
+from evmult.models import DEFAULT_MODEL, MODELS, Generator
+from evmult.pipeline import apply_overrides, fit, load, multiply
 from evmult.validation import physicality
 
 
@@ -68,6 +68,24 @@ def test_save_and_load_give_identical_samples(fitted: Generator, tmp_path: Path)
     assert ak.array_equal(fitted.sample(500, seed=6), again.sample(500, seed=6))
     with pytest.raises(InputError, match="exists"):
         fitted.save(path)
+
+
+def test_the_selection_is_a_function_handed_to_the_generator(zll: ak.Array, tmp_path: Path) -> None:
+    # models know no channel selection: evmult.fit and evmult.load hand them the
+    # channel processor's, a bare model file holds none, and any handed check is kept
+    gen = fit(zll, seed=1, **QUICK[DEFAULT_MODEL])
+    assert gen.selection is not None
+    path = gen.save(tmp_path / "m.evmult")
+    from evmult.models import load as bare_load
+
+    assert bare_load(path).selection is None
+    assert load(path).selection is not None
+    cut = float(np.median(ak.to_numpy(zll.MET.pt)))
+    gen.selection = lambda t: ak.to_numpy(t.MET.pt) > cut
+    events = gen.sample(400, seed=2)
+    assert len(events) == 400
+    assert (ak.to_numpy(events.MET.pt) > cut).all()
+    assert events.attrs["evmult"]["generated"]["rejected_fraction"] > 0.2
 
 
 NEURAL = sorted(set(MODELS) - {"smearing"})

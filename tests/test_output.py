@@ -22,9 +22,8 @@ from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError
 from evmult.io.tables import read_table, write_table
-from evmult.models import load
 from evmult.output import write_generated, write_generated_dask
-from evmult.pipeline import fit, multiply
+from evmult.pipeline import fit, load, multiply
 
 pytestmark = pytest.mark.filterwarnings("ignore:Missing cross-reference")
 

@@ -14,10 +14,9 @@ from conftest import DEMO_SAMPLE, QUICK, rewrite_model_file
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.errors import InputError, ModelFileError
-from evmult.models import load
 from evmult.models.refiner import Refiner, RefineSettings, refiner_features
 from evmult.models.training import TrainSettings
-from evmult.pipeline import fit
+from evmult.pipeline import fit, load
 
 FAST = TrainSettings(epochs=30, batch_size=256, patience=5, min_steps=0, device="cpu")
 

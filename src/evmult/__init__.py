@@ -17,11 +17,7 @@ __all__ = ["__version__", "fit", "load", "multiply"]
 
 def __getattr__(name: str) -> Any:
     # torch is imported only when a model is used, not by `import evmult`
-    if name == "load":
-        from evmult.models import load
-
-        return load
-    if name in {"fit", "multiply"}:
+    if name in {"fit", "load", "multiply"}:
         from evmult import pipeline
 
         return getattr(pipeline, name)

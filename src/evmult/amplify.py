@@ -174,8 +174,7 @@ def worth_curve(
         InputError: for an empty factor list, a reference of another channel or
             unknown features.
     """
-    from evmult.models import load
-    from evmult.pipeline import multiply
+    from evmult.pipeline import load, multiply
 
     gen = model if hasattr(model, "sample") else load(model)
     if not factors or min(factors) <= 0:
@@ -324,13 +323,6 @@ class AmplificationStudy:
             "curves": {str(k): [dataclasses.asdict(c) for c in v] for k, v in self.curves.items()},
             "train_seconds": {str(k): v for k, v in self.train_seconds.items()},
         }
-
-    def write(self, outdir: str | Path, *, force: bool = False) -> Path:
-        """Write ``amplification.json``, ``amplification_<size>.png`` (and ``.pdf``) per
-        training size and ``amplification.html`` (atomically)."""
-        from evmult.amplify_report import write_study
-
-        return write_study(self, Path(outdir), force=force)
 
 
 def _spread(amps: np.ndarray, points: Sequence[Mapping[str, Any]], size: int) -> float:

@@ -12,16 +12,14 @@ import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from evmult.amplify import AmplificationStudy, WorthCurve
 from evmult.io.files import atomic_directory
 from evmult.io.tables import json_safe
 from evmult.validation.report import PAGE_STYLE
-
-if TYPE_CHECKING:
-    from evmult.amplify import AmplificationStudy, WorthCurve
 
 __all__ = ["describe", "plot_worth", "write_curve", "write_study"]
 

@@ -261,6 +261,7 @@ def _numbers(text: str) -> list[float]:
 
 def _cmd_amplify(args: argparse.Namespace) -> int:
     from evmult.amplify import amplification_study
+    from evmult.amplify_report import write_study
 
     out = _writable_dir(args.output, force=args.force)
     study = amplification_study(
@@ -275,7 +276,7 @@ def _cmd_amplify(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=None if args.quiet else print,
     )
-    study.write(out, force=args.force)
+    write_study(study, out, force=args.force)
     print(study.text)
     print(f"amplification.json, figures and amplification.html -> {out}")
     return 0
@@ -357,7 +358,7 @@ def _cmd_worth(args: argparse.Namespace) -> int:
     from evmult.amplify import worth_curve
     from evmult.amplify_report import describe, write_curve
     from evmult.io.files import file_sha256
-    from evmult.models import load
+    from evmult.pipeline import load
 
     out = _writable_dir(args.output, force=args.force) if args.output else None
     model = load(args.model)

@@ -16,11 +16,12 @@ import dataclasses
 import datetime
 import functools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 from coffea import processor
 from coffea.nanoevents import BaseSchema, DelphesSchema, NanoAODSchema
 from coffea.util import coffea_console
@@ -41,6 +42,7 @@ __all__ = [
     "extract",
     "make_options",
     "processor_for",
+    "selection_check",
 ]
 
 EXECUTORS = ("iterative", "futures", "dask")
@@ -57,6 +59,20 @@ def processor_for(channel: str, options: Mapping[str, Any] | None = None) -> Cha
         options: selection options, as in ``table.attrs["evmult"]["options"]``.
     """
     return _processor_class(channel)(**dict(options or {}))
+
+
+def selection_check(
+    channel: str, options: Mapping[str, Any] | None = None
+) -> Callable[[ak.Array], np.ndarray]:
+    """The function a generator is handed to keep only events the channel's selection
+    (with a table's options) keeps as they are: :meth:`ChannelProcessor.accepts`.
+
+    Example:
+        >>> accepts = selection_check("zll")
+        >>> accepts(table).all()  # doctest: +SKIP
+        True
+    """
+    return processor_for(channel, options).accepts
 
 
 def _processor_class(channel: str) -> type[ChannelProcessor]:

@@ -67,6 +67,7 @@ from evmult.generation import (
 from evmult.io.files import atomic_path
 from evmult.io.layout import layout
 from evmult.io.writers import ParquetWriter, RootWriter, rechunk
+from evmult.pipeline import load
 
 __all__ = [
     "default_tree",
@@ -234,8 +235,6 @@ def write_generated(
     Returns:
         ``{"events", "sum_weights", "generated", "original", "path"}``.
     """
-    from evmult.models import load
-
     model_file = None if hasattr(model, "sample") else model
     gen = load(model) if model_file is not None else model
     path = Path(path)
@@ -309,8 +308,6 @@ def _partition_task(
     settings: dict[str, Any],
 ) -> dict[str, Any]:
     """One Dask task: load the model, write the blocks' events to ``path``."""
-    from evmult.models import load
-
     model = load(model_file)
     fmt = Path(path).suffix[1:]
     return write_events(
@@ -366,8 +363,6 @@ def write_generated_dask(
     """
     import shutil
     import tempfile
-
-    from evmult.models import load
 
     path = Path(path)
     model = load(model_file)

@@ -1,4 +1,8 @@
-"""The user-facing pipeline: fit a generator to an event table, multiply it.
+"""The user-facing pipeline: fit a generator to an event table, load one, multiply it.
+
+A generator fitted or loaded here is handed its channel's selection
+(:func:`evmult.coffea.selection_check`), so every event it generates passes the
+selection its training events passed.
 
 Example:
     >>> from evmult.pipeline import fit, multiply
@@ -16,12 +20,15 @@ from typing import Any
 import awkward as ak
 
 from evmult.channels import CHANNELS, Channel
+from evmult.coffea import selection_check
 from evmult.errors import InputError
+from evmult.generation import BLOCK, generate, plan, provenance, table_record
 from evmult.io.files import file_sha256
 from evmult.io.tables import as_table, table_metadata
-from evmult.models import DEFAULT_MODEL, MODELS, Generator, load
+from evmult.models import DEFAULT_MODEL, MODELS, Generator
+from evmult.models import load as load_model
 
-__all__ = ["PRESETS", "apply_overrides", "fit", "multiply"]
+__all__ = ["PRESETS", "apply_overrides", "fit", "load", "multiply"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
@@ -141,7 +148,9 @@ def fit(
     config = apply_overrides(
         family.Config(), {k: v for k, v in settings.items() if not k.startswith("refine.")}
     )
-    gen = family(config, condition=condition)
+    meta = table_metadata(data)
+    selection = selection_check(meta["channel"], meta.get("options")) if "channel" in meta else None
+    gen = family(config, condition=condition, selection=selection)
     gen.refine = apply_overrides(gen.refine, refining)
     gen.fit(data, seed=seed, progress=progress)
     if not isinstance(table, ak.Array):  # for --include-original
@@ -160,6 +169,19 @@ def _conditions_of(spec: str, channel: Channel) -> str | None:
         if (part == "flavour" and every_event_has_a_lepton) or part in channel.event_fields
     ]
     return "+".join(parts) or None
+
+
+def load(path: str | Path) -> Generator:
+    """Load a model file of any family, handed its channel's selection with the options
+    of the table it was trained on; ``evmult.load`` is this function.
+
+    Raises:
+        ModelFileError: for a missing or corrupt file, a file of another model-file
+            format, or one of a family this evmult does not know.
+    """
+    gen = load_model(path)
+    gen.selection = selection_check(gen.info["channel"], gen.info.get("selection_options"))
+    return gen
 
 
 def multiply(
@@ -185,7 +207,6 @@ def multiply(
     Returns:
         An event table whose weights sum to the training sample's sum of weights.
     """
-    from evmult.generation import BLOCK, generate, plan, provenance, table_record
 
     gen = model if isinstance(model, Generator) else load(model)
     p = plan(gen, factor=factor, n=n, seed=seed, block=block or BLOCK)

@@ -59,7 +59,8 @@ DEFAULT_MODEL = FlowVAE.name
 
 def load(path: str | Path) -> Generator:
     """Load a model file of any family (written by ``Generator.save`` or ``evmult
-    train``); ``evmult.load`` is this function.
+    train``), handed no channel selection: :func:`evmult.load`
+    (:func:`evmult.pipeline.load`) hands it the channel's.
 
     Raises:
         ModelFileError: for a missing or corrupt file, a file of another model-file

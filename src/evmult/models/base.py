@@ -17,7 +17,7 @@ import json
 import platform
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -33,7 +33,6 @@ from evmult.io.tables import event_weights, json_safe, table_metadata
 from evmult.models.training import per_label_weights
 
 if TYPE_CHECKING:
-    from evmult.channel_processor import ChannelProcessor
     from evmult.models.refiner import Refiner, RefineSettings
 
 __all__ = [
@@ -96,6 +95,11 @@ class Generator(ABC):
     each event with the odds it gives of being a training event. ``refine`` settings
     decide whether (by default, where that classifier tells them apart).
 
+    Models know no channel selection: the check that generated events pass it is a
+    function handed to the generator (:attr:`selection`); :func:`evmult.fit` and
+    :func:`evmult.load` hand it the channel processor's
+    (:func:`evmult.coffea.selection_check`).
+
     Attributes:
         name: registry name of the model family (e.g. ``"flow-vae"``).
         config: the family's configuration dataclass.
@@ -105,6 +109,9 @@ class Generator(ABC):
         refiner: the trained :class:`~evmult.models.refiner.Refiner`, or ``None``.
         info: provenance and training record (sources, event counts, seed, versions,
             losses, timings, the refiner's record), saved with the model.
+        selection: which events of a generated event table the channel's selection
+            keeps as they are (a boolean mask); generated events it rejects are redrawn.
+            ``None``: no selection is applied (only the encoding's own consistency).
     """
 
     name: ClassVar[str]
@@ -117,6 +124,7 @@ class Generator(ABC):
         *,
         condition: str | None = None,
         refine: RefineSettings | None = None,
+        selection: Callable[[ak.Array], np.ndarray] | None = None,
         **overrides: Any,
     ) -> None:
         from evmult.models.refiner import RefineSettings
@@ -129,7 +137,7 @@ class Generator(ABC):
         self.encoding: Encoding | None = None
         self.refiner: Refiner | None = None
         self.info: dict[str, Any] = {}
-        self._processor: ChannelProcessor | None = None
+        self.selection = selection
 
     # ------------------------------------------------------------------ public
     def fit(self, table: ak.Array, *, seed: int = 0, progress: bool = False) -> Generator:
@@ -157,7 +165,6 @@ class Generator(ABC):
             table, channel, condition=self.condition, **self._encoding_options()
         )
         self.encoding = encoding
-        self._processor = None
         x, noise = encoding.encode(table)
         torch.manual_seed(seed)
         self.info = {
@@ -272,12 +279,12 @@ class Generator(ABC):
             learned resonance mass (no solution for the solved pT), points with a
             non-finite coordinate, decays with a
             product outside the training sample's pT and η range, or that the
-            channel's selection (with the training table's options) would not keep as
-            they are, are rejected and redrawn, and so are those a refined generator's
-            refiner does not keep (:mod:`evmult.models.refiner`); their share is
-            ``rejected_fraction``.
-            So every generated event passes the selection its training events passed,
-            and re-selecting a written file keeps them all.
+            :attr:`selection` would not keep as they are, are rejected and redrawn,
+            and so are those a refined generator's refiner does not keep
+            (:mod:`evmult.models.refiner`); their share is ``rejected_fraction``.
+            With the channel's selection handed to it, every generated event passes
+            the selection its training events passed, and re-selecting a written
+            file keeps them all.
 
         Raises:
             ValueError: for a negative ``n``, a label on an unconditional model, an
@@ -373,7 +380,9 @@ class Generator(ABC):
             if not finite.all():
                 x = np.where(finite[:, None], x, 0.0)
             part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
-            keep = finite & encoding.consistent(x, part) & self._selection().accepts(part)
+            keep = finite & encoding.consistent(x, part)
+            if self.selection is not None:
+                keep &= self.selection(part)
             if self.refiner is not None and self.refiner.applied:
                 rng = np.random.default_rng([seed, 2, attempt])
                 keep &= self._refined(self.refiner, part, labels, keep, rng)
@@ -523,15 +532,6 @@ class Generator(ABC):
     @abstractmethod
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`_tensors` returned."""
-
-    def _selection(self) -> ChannelProcessor:
-        """The channel processor with the training table's selection options."""
-        if self._processor is None:
-            from evmult.coffea import processor_for
-
-            channel = self._fitted().channel
-            self._processor = processor_for(channel, self.info.get("selection_options"))
-        return self._processor
 
     def _fitted(self) -> Encoding:
         if self.encoding is None:
