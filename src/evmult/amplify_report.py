@@ -19,7 +19,7 @@ import numpy as np
 from evmult.amplify import AmplificationStudy, WorthCurve
 from evmult.io.files import atomic_directory
 from evmult.io.tables import json_safe
-from evmult.validation.report import PAGE_STYLE
+from evmult.validation.html import PAGE_STYLE
 
 __all__ = ["describe", "plot_worth", "write_curve", "write_study"]
 

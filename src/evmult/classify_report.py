@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evmult.validation.report import PAGE_STYLE
+from evmult.validation.html import PAGE_STYLE
 
 __all__ = [
     "headline",
