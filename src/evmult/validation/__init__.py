@@ -17,7 +17,8 @@ from evmult.validation.metrics import (
     wasserstein_iqr,
 )
 from evmult.validation.physics_checks import PeakFit, fit_peak, holes_fraction, physicality
-from evmult.validation.report import ValidationReport, validate
+from evmult.validation.record import ValidationReport
+from evmult.validation.report import validate
 
 __all__ = [
     "C2STResult",

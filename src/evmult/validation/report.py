@@ -63,7 +63,7 @@ from evmult.validation.metrics import CONSTANT_SPREAD, novelty
 from evmult.validation.physics_checks import physicality
 from evmult.validation.record import ValidationReport
 
-__all__ = ["ValidationReport", "validate"]
+__all__ = ["validate"]
 
 
 TableLike: TypeAlias = ak.Array | str | Path
