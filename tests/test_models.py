@@ -232,7 +232,7 @@ def test_top_level_api(zll: ak.Array, tmp_path: Path) -> None:
 
 
 def test_mmd_term_on_the_resonance_mass(zll: ak.Array) -> None:
-    from evmult.models.vae import mmd2
+    from evmult.models.nn import mmd2
 
     a = torch.randn(400, generator=torch.Generator().manual_seed(0))
     b = torch.randn(400, generator=torch.Generator().manual_seed(1))

@@ -16,9 +16,10 @@ from evmult.models.ae_latent import AELatent
 from evmult.models.alpha_vae import AlphaVAE
 from evmult.models.base import Generator, read_model_file
 from evmult.models.copula_vae import CopulaVAE, CopulaVAED
+from evmult.models.flow_vae import FlowVAE
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.training import pick_device
-from evmult.models.vae import FlowVAE, PlainVAE
+from evmult.models.vae import PlainVAE
 from evmult.models.vae_d import VAED, VAENFD
 from evmult.models.vae_nf import VAENF
 

@@ -20,9 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from evmult.models.base import Generator, join_context, split_context
+from evmult.models.base import Generator
+from evmult.models.nn import (
+    coupling_flow,
+    fit_latent_flow,
+    join_context,
+    mlp,
+    sample_flow,
+    split_context,
+)
 from evmult.models.training import TrainSettings, train
-from evmult.models.vae import coupling_flow, fit_latent_flow, mlp, sample_flow
 
 __all__ = ["AELatent", "AELatentConfig", "Autoencoder", "marginal_distance"]
 

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from evmult.models.vae import PlainVAE, PlainVAEConfig, around_codes, posterior_codes
+from evmult.models.nn import around_codes, posterior_codes
+from evmult.models.vae import PlainVAE, PlainVAEConfig
 
 __all__ = ["AlphaVAE", "AlphaVAEConfig"]
 

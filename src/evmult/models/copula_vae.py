@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from evmult.models.base import join_context, split_context
+from evmult.models.nn import join_context, split_context
 from evmult.models.training import TrainSettings, train
 from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule
 from evmult.models.vae_d import VAED, VAEDConfig

@@ -19,7 +19,8 @@ import awkward as ak
 import numpy as np
 import torch
 
-from evmult.models.base import Generator, split_context
+from evmult.models.base import Generator
+from evmult.models.nn import split_context
 
 __all__ = ["SmearingConfig", "SmearingMultiplier"]
 

@@ -29,9 +29,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from evmult.errors import TrainingError
-from evmult.models.base import join_context, split_context
+from evmult.models.nn import join_context, mass_column_of, mlp, split_context
 from evmult.models.training import autocast, pick_device
-from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule, mass_column_of, mlp
+from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule
 from evmult.models.vae_nf import VAENFConfig, VAENFModule
 
 __all__ = ["VAED", "VAENFD", "VAEDConfig", "VAENFDConfig"]
@@ -214,7 +214,7 @@ class VAED(PlainVAE):
     Config = VAEDConfig
 
     def _module(self, features: int) -> _AdversarialVAE:  # type: ignore[override]
-        mass = mass_column_of(self, self.config.mmd)
+        mass = mass_column_of(self._fitted(), self.config.mmd)
         vae = PlainVAEModule(features, self.config, mass, self.n_context)
         return _AdversarialVAE(vae, features, self.config)
 
@@ -244,6 +244,6 @@ class VAENFD(VAED):
     Config = VAENFDConfig
 
     def _module(self, features: int) -> _AdversarialVAE:  # type: ignore[override]
-        mass = mass_column_of(self, self.config.mmd)
+        mass = mass_column_of(self._fitted(), self.config.mmd)
         vae = VAENFModule(features, self.config, mass, self.n_context)
         return _AdversarialVAE(vae, features, self.config)

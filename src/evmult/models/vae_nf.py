@@ -20,13 +20,8 @@ import math
 import torch
 import zuko
 
-from evmult.models.vae import (
-    PlainVAE,
-    PlainVAEConfig,
-    PlainVAEModule,
-    coupling_flow,
-    mass_column_of,
-)
+from evmult.models.nn import coupling_flow, mass_column_of
+from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule
 
 __all__ = ["VAENF", "VAENFConfig", "VAENFModule"]
 
@@ -92,5 +87,5 @@ class VAENF(PlainVAE):
 
     def _module(self, features: int) -> VAENFModule:
         return VAENFModule(
-            features, self.config, mass_column_of(self, self.config.mmd), self.n_context
+            features, self.config, mass_column_of(self._fitted(), self.config.mmd), self.n_context
         )
