@@ -11,7 +11,8 @@ from conftest import DEMO_SAMPLE, QUICK
 from scipy import stats
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
-from evmult.classify import augmented_weights, classifier_study, equivalent_events, metrics_of
+from evmult.classify import classifier_study
+from evmult.classify_metrics import augmented_weights, equivalent_events, metrics_of
 from evmult.classify_parameterised import parameterised_study
 from evmult.coffea import extract
 from evmult.errors import InputError

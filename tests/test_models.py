@@ -353,7 +353,7 @@ def test_short_trainings_keep_a_valid_schedule(steps: int) -> None:
 def test_flow_vae_trains_on_reflected_events_when_asked(
     zll: ak.Array, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evmult.models import vae
+    from evmult.models import flow_vae as vae
 
     batches: list[int] = []
     original = vae.reflections

@@ -17,7 +17,7 @@ FILE=VALUE ...`` runs it):
    value, on that value's signal only (the left-out value included: the reference a
    network that knew the value would reach).
 5. Per (classifier, training, value), on that value's test signal against the test
-   background: the figures of :func:`evmult.classify.scored` with their spreads, and
+   background: the figures of :func:`evmult.classify_metrics.scored` with their spreads, and
    for the multiplied trainings the paired gain over ``real``.
 
 Example:
@@ -41,7 +41,8 @@ import awkward as ak
 import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
-from evmult.classify import Study, _matrix, augmented_weights, paired_gain, scored, verdict
+from evmult.classify import Study
+from evmult.classify_metrics import augmented_weights, feature_matrix, paired_gain, scored, verdict
 from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.io.tables import as_table, event_weights, table_metadata
@@ -64,7 +65,7 @@ class ParameterisedStudy(Study):
             (``real``, ``signal+generated`` or ``background+generated``), ``value``,
             ``left_out`` (a parameterised classifier scored at the value it never saw),
             ``factor``, ``n_real`` signal events at the value, ``n_generated``, the
-            record of :func:`evmult.classify.scored` and, for multiplied trainings,
+            record of :func:`evmult.classify_metrics.scored` and, for multiplied trainings,
             ``gain`` over ``real`` and its ``verdict``.
     """
 
@@ -218,7 +219,7 @@ def parameterised_study(
     b_test, b_train = bkg[np.sort(perm[:n_test_b])], bkg[np.sort(perm[n_test_b:])]
 
     def matrix(table: ak.Array) -> np.ndarray:
-        return _matrix(table, channel, features)
+        return feature_matrix(table, channel, features)
 
     x_bt, w_bt = matrix(b_test), event_weights(b_test)
     test_sets = {
