@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -11,8 +12,10 @@ import pytest
 import evmult.io.layout  # noqa: F401  (registers vector's awkward behaviours)
 from evmult.channels import CHANNELS, get_channel
 from evmult.errors import SelectionError
-from evmult.features import derived_columns, feature_columns, feature_label
+from evmult.features import derived_columns, feature_columns, feature_label, slot_columns
+from evmult.io.tables import write_table
 from evmult.processors import PROCESSORS
+from evmult.summary import summarise
 
 MU = 0.1056584
 
@@ -109,3 +112,49 @@ def test_every_channel_has_a_processor_and_consistent_resonances() -> None:
         assert set(channel.leptons) <= set(channel.collections)
     with pytest.raises(SelectionError, match="unknown channel 'zmm'; known channels: "):
         get_channel("zmm")
+
+
+def test_slot_columns_pad_every_slot_and_keep_signed_ids(zll_table: ak.Array) -> None:
+    # the one flattening: merged pT-ordered leptons with signed pdgId and charge, the
+    # event's nJet standing for the jet collection's count, absent slots NaN
+    slots = slot_columns(zll_table, get_channel("zll"))
+    assert list(slots)[:6] == [
+        "nLepton",
+        "lep1_pt",
+        "lep1_eta",
+        "lep1_phi",
+        "lep1_pdgId",
+        "lep1_charge",
+    ]
+    assert slots["nLepton"].tolist() == [2, 2]
+    assert slots["lep2_pdgId"].tolist() == [-13, -11]
+    assert slots["lep1_charge"].tolist() == [-1, -1]
+    assert slots["nJet"].tolist() == [3, 0]
+    assert slots["jet1_btag"][0] == 1.0
+    assert np.isnan(slots["jet1_btag"][1])
+    assert np.isnan(slots["jet2_pt"]).all()
+    assert slots["MET_pt"].tolist() == [10.0, 0.0]
+
+
+def test_summary_rows_are_the_statistics_of_the_finite_values(
+    zll_table: ak.Array, tmp_path: Path
+) -> None:
+    table = ak.Array(zll_table, attrs={"evmult": {"channel": "zll"}})
+    summary = summarise(write_table(table, tmp_path / "t.parquet"))
+    rows = {r["feature"]: r for r in summary.rows}
+    assert summary.n_events == 2
+    assert summary.yield_ == 2.0
+    assert rows["lep1_pt"] == {
+        "feature": "lep1_pt",
+        "n": 2,
+        "mean": 40.0,
+        "std": 10.0,
+        "min": 30.0,
+        "median": 40.0,
+        "max": 50.0,
+    }
+    assert rows["jet1_pt"]["n"] == 1
+    assert rows["jet1_pt"]["mean"] == 35.0
+    assert rows["jet2_pt"]["n"] == 0
+    assert math.isnan(rows["jet2_pt"]["mean"])
+    assert "lep1_pt" in summary.text.splitlines()[3]
