@@ -22,18 +22,20 @@ class TtbarSemilepOptions(ObjectOptions):
         signal_lepton_pt_min: the lepton's minimum pT; events with more than one lepton
             above it are rejected.
         min_jets: minimum number of jets.
-        max_jets: jets kept per event (leading in pT, with ``btag``).
+        max_jets: jets kept per event (leading in pT, with ``btag``): by default every
+            jet up to the channel's 10 (all of them in 99.98 % of the shared tt̄ events),
+            so the table's jet count is ``nJet`` and HT or any trijet uses every jet.
     """
 
     signal_lepton_pt_min: float = 25.0
     min_jets: int = 4
-    max_jets: int = 4
+    max_jets: int = 10
 
 
 class TtbarSemilepProcessor(ChannelProcessor):
     """Exactly one lepton above ``signal_lepton_pt_min`` and ≥ ``min_jets`` jets.
 
-    Keeps the lepton, the ``max_jets`` leading jets (with b-tag), MET and ``nJet``.
+    Keeps the lepton, the ``max_jets`` leading jets (with b-tag) and MET.
     """
 
     channel_name = "ttbar_semilep"
@@ -46,9 +48,7 @@ class TtbarSemilepProcessor(ChannelProcessor):
         one = ak.to_numpy(ak.num(leptons) == 1)
         jets = good_jets(objects, leptons, o)
         sel = one & ak.to_numpy(ak.num(jets) >= o.min_jets)
-        fields = table_fields(
-            objects, sel, **split_flavours(leptons), Jet=jets[:, : o.max_jets], nJet=ak.num(jets)
-        )
+        fields = table_fields(objects, sel, **split_flavours(leptons), Jet=jets[:, : o.max_jets])
         return fields, {
             "events": len(objects),
             "one_lepton": int(one.sum()),

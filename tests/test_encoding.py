@@ -341,3 +341,12 @@ def test_reflections_negate_every_eta_or_every_azimuth_of_an_event(zll: ak.Array
 
 def test_no_reflections_for_a_one_sided_acceptance(dplus: ak.Array) -> None:
     assert Encoding.fit(dplus, "dplus").mirror() is None
+
+
+def test_more_objects_than_the_channel_keeps_is_a_clear_error() -> None:
+    table = extract([DEMO_SAMPLE], "zll", options={"max_jets": 3})
+    assert ak.max(ak.num(table.Jet)) == 3
+    with pytest.raises(
+        InputError, match=r"zll keeps at most 2 Jet objects; event \d+ has 3 .*max_jets=2"
+    ):
+        Encoding.fit(table, "zll")

@@ -119,9 +119,8 @@ CHANNELS: dict[str, Channel] = {
     ),
     "ttbar_semilep": Channel(
         name="ttbar_semilep",
-        description="ttbar -> l + jets: one lepton, four leading jets with b-tag, MET",
-        collections={"Muon": 1, "Electron": 1, "Jet": 4},
-        event_fields=("nJet",),
+        description="ttbar -> l + jets: one lepton, every jet (up to 10) with b-tag, MET",
+        collections={"Muon": 1, "Electron": 1, "Jet": 10},
         resonances=(
             Resonance("mjjj", r"$m_{jjj}$ [GeV]", ("Jet",), 172.5, method="max_pt_triplet"),
             Resonance("mtw", r"$m_{T}^{W}$ [GeV]", ("Muon", "Electron"), method="mt"),

@@ -2,8 +2,8 @@
 
 Leptons are shown by rank whatever their flavour (``lep1_pt`` is the leading lepton,
 muon or electron), with ``lep1_flavour`` (11 or 13); jets, photons and flat-ntuple
-particles by rank or name; then MET, ``nJet`` and the channel's masses. Missing objects
-give NaN.
+particles by rank or name; then MET, ``nJet`` (the event's count, or the stored jets' where the channel keeps every jet)
+and the channel's masses. Missing objects give NaN.
 
 Example:
     >>> from evmult.features import feature_columns
@@ -134,8 +134,8 @@ def feature_columns(table: ak.Array, channel: Channel) -> dict[str, np.ndarray]:
     for name in channel.particles:
         cols |= {f"{name}_{f}": slots[f"{name}_{f}"] for f in ("pt", "eta", "phi", "mass")}
     cols |= {k: slots[k] for k in ("MET_pt", "MET_phi") if k in slots}
-    if "nJet" in channel.event_fields:
-        cols["nJet"] = slots["nJet"]
+    if "nJet" in channel.event_fields or "Jet" in channel.collections:
+        cols["nJet"] = slots["nJet"]  # the event's count, else the stored jets'
     cols |= channel_masses(table, channel)
     return cols
 

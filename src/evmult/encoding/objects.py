@@ -69,7 +69,8 @@ def raw_columns(table: ak.Array, channel: Channel, processes: list[str]) -> dict
     an index into ``processes`` (where there are several).
 
     Raises:
-        InputError: for a lepton count the channel does not allow.
+        InputError: for a lepton count the channel does not allow, or more objects of
+            a collection than its slots.
     """
     slots = slot_columns(table, channel)
     if channel.n_leptons:
@@ -83,6 +84,18 @@ def raw_columns(table: ak.Array, channel: Channel, processes: list[str]) -> dict
             msg = (
                 f"channel {channel.name} needs {need} {channel.n_leptons} leptons per "
                 f"event; event {bad} has {int(counts[bad])}"
+            )
+            raise InputError(msg)
+    for coll, cap in channel.collections.items():
+        if coll in channel.leptons or coll not in ak.fields(table):
+            continue
+        stored = ak.to_numpy(ak.num(table[coll]))
+        if (stored > cap).any():
+            bad = int(np.argmax(stored > cap))
+            hint = f" (extract it with the option max_jets={cap})" if coll == "Jet" else ""
+            msg = (
+                f"channel {channel.name} keeps at most {cap} {coll} objects; event {bad} "
+                f"has {stored[bad]}{hint}"
             )
             raise InputError(msg)
     raw: dict[str, np.ndarray] = {}
