@@ -375,3 +375,15 @@ def test_flow_vae_trains_on_reflected_events_when_asked(
     weights = [next(m.module.decoder.parameters()).detach() for m in (plain, mirrored)]
     assert not torch.equal(*weights)
     assert len(mirrored.sample(300, seed=2)) == 300
+
+
+def test_a_channel_gives_the_default_model_its_settings_under_the_users(shared) -> None:
+    table = extract([shared("delphes/delphes_ttbar.root")], "ttbar_semilep")[:400]
+    quick = {k: v for k, v in QUICK["flow-vae"].items() if k != "latent"}
+    gen = fit(table, seed=1, **quick)
+    assert (gen.config.mirror, gen.config.latent) == (True, 8)  # ttbar_semilep's own
+    mine = fit(table, seed=1, latent=3, **quick)
+    assert (mine.config.mirror, mine.config.latent) == (True, 3)  # the user's win
+    assert fit(table, seed=1, preset="fast", **quick).config.latent == 8
+    other = fit(table, model="vae", seed=1, **QUICK["vae"])  # another family: untouched
+    assert other.config.latent == QUICK["vae"]["latent"]

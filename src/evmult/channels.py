@@ -16,7 +16,9 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from evmult.errors import SelectionError
 
@@ -65,6 +67,9 @@ class Channel:
             ``variable_leptons``, the most kept.
         variable_leptons: events may have 0 to ``n_leptons`` leptons (``inclusive``).
         has_met: the table has a ``MET`` record.
+        generator: settings of the default generator that suit the channel's events,
+            under any preset and the user's own settings (e.g. a wider latent space
+            and reflections for the many jets of tt̄).
     """
 
     name: str
@@ -77,6 +82,7 @@ class Channel:
     n_leptons: int = 0
     variable_leptons: bool = False
     has_met: bool = True
+    generator: Mapping[str, Any] = field(default_factory=dict)
 
 
 _MLL = Resonance("mll", r"$m_{\ell\ell}$ [GeV]", ("Muon", "Electron"), 91.1876)
@@ -127,6 +133,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         leptons=("Muon", "Electron"),
         n_leptons=1,
+        generator={"mirror": True, "latent": 8},  # docs/benchmarks.md, tt̄ with every jet
     ),
     "inclusive": Channel(
         name="inclusive",

@@ -111,7 +111,9 @@ def fit(
         table: an event table (``evmult extract`` output) or its path.
         model: model family (see :data:`evmult.models.MODELS`).
         preset: a named group of settings of the default model (:data:`PRESETS`);
-            ``settings`` and ``condition`` override it.
+            ``settings`` and ``condition`` override it. It overrides in turn the
+            settings the table's channel gives the default model
+            (:attr:`evmult.channels.Channel.generator`).
         condition: learn one model for every value of this column, given as a label
             at generation (``process``, ``flavour``, ``nJet`` ...; see
             :meth:`evmult.encoding.Encoding.fit`).
@@ -137,6 +139,8 @@ def fit(
     data = as_table(table)
     preset_condition = settings.pop("condition", None)
     channel = CHANNELS.get(table_metadata(data).get("channel", ""))
+    if channel is not None and model == DEFAULT_MODEL:
+        settings = dict(channel.generator) | settings
     if condition is None and preset_condition is not None and channel is not None:
         condition = _conditions_of(preset_condition, channel)
     family = MODELS[model]
