@@ -137,8 +137,9 @@ def fit(
             raise InputError(msg)
         settings = PRESETS[preset] | settings
     data = as_table(table)
+    meta = table_metadata(data)
     preset_condition = settings.pop("condition", None)
-    channel = CHANNELS.get(table_metadata(data).get("channel", ""))
+    channel = CHANNELS.get(meta.get("channel", ""))
     if channel is not None and model == DEFAULT_MODEL:
         settings = dict(channel.generator) | settings
     if condition is None and preset_condition is not None and channel is not None:
@@ -152,8 +153,7 @@ def fit(
     config = apply_overrides(
         family.Config(), {k: v for k, v in settings.items() if not k.startswith("refine.")}
     )
-    meta = table_metadata(data)
-    selection = selection_check(meta["channel"], meta.get("options")) if "channel" in meta else None
+    selection = selection_check(channel.name, meta.get("options")) if channel is not None else None
     gen = family(config, condition=condition, selection=selection)
     gen.refine = apply_overrides(gen.refine, refining)
     gen.fit(data, seed=seed, progress=progress)
