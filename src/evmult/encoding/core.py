@@ -113,10 +113,6 @@ class Encoding:
     def _channel(self) -> Channel:
         return get_channel(self.channel)
 
-    @staticmethod
-    def _raw(table: ak.Array, channel: Channel, processes: list[str]) -> dict[str, np.ndarray]:
-        return objects.raw_columns(table, channel, processes)
-
     @property
     def _target(self) -> Target | None:
         """The learned resonance coordinate and the objects whose pT it gives, if any."""
@@ -202,7 +198,7 @@ class Encoding:
             msg = "cannot fit an encoding to an empty table"
             raise InputError(msg)
         processes = sorted(set(ak.to_list(table.process))) if "process" in ak.fields(table) else []
-        raw = cls._raw(table, ch, processes)
+        raw = objects.raw_columns(table, ch, processes)
         enc = cls(ch.name, [], {}, {}, None, {}, {}, processes)
         if ch.n_leptons:
             enc.lepton_mass = leptons.fit_lepton_masses(table, ch)
@@ -262,7 +258,7 @@ class Encoding:
         if cond is None:
             msg = "this encoding has no condition"
             raise InputError(msg)
-        return cond.index(self._raw(table, self._channel, self.processes))
+        return cond.index(objects.raw_columns(table, self._channel, self.processes))
 
     def _features(self, raw: dict[str, np.ndarray], table: ak.Array) -> dict[str, np.ndarray]:
         """Raw columns -> unscaled encoded quantities (log pT, Δφ, integers ...)."""
@@ -299,7 +295,7 @@ class Encoding:
             dequantisation width (in standardised units) for discrete columns, 1 for
             absent objects, 0 elsewhere. Training draws fresh noise every epoch.
         """
-        raw = self._raw(table, self._channel, self.processes)
+        raw = objects.raw_columns(table, self._channel, self.processes)
         features = self._features(raw, table)
         return standardise(features, self.columns, len(table))
 
