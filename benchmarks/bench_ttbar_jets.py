@@ -15,12 +15,18 @@ held out), generates as many events as are held out and prints, for each:
   the generated events against one half of the held-out events, beside the same for
   the other half (real vs real), and for m_bjj the mode and the interquartile width;
 * the generation rate on one thread (fastest of three timings of 200,000 events,
-  decoding and the selection check included).
+  decoding and the selection check included), and, in the same run, the rate of
+  Pythia 8 (``pythia8mc``) generating pp → tt̄ at generator level (parton shower and
+  hadronisation, no multiparton interactions: the shared samples' settings) on one
+  core, per event and per event the ℓ+jets selection keeps (the shared files'
+  acceptance). The cost evmult replaces is that plus the detector simulation (Delphes
+  here, Geant4 in a full simulation), which this rate leaves out.
 
 Usage:
     python benchmarks/bench_ttbar_jets.py
     python benchmarks/bench_ttbar_jets.py --runs default --set train.epochs=50
     python benchmarks/bench_ttbar_jets.py --all --runs default
+    python benchmarks/bench_ttbar_jets.py --pythia 0   # without the Pythia 8 timing
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import uproot
 from scipy import stats
 
 from evmult.coffea import extract
@@ -83,6 +90,38 @@ def mode_and_iqr(values: np.ndarray, edges: np.ndarray) -> tuple[float, float]:
     return float(0.5 * (edges[k] + edges[k + 1])), float(q3 - q1)
 
 
+def pythia_rate(n: int, seed: int) -> float | None:
+    """Pythia 8 pp → tt̄ events per second on one core (fastest of three timings of
+    ``n`` events after initialisation), with the shared Delphes samples' settings;
+    ``None`` where ``pythia8mc`` is not installed (``pip install pythia8mc==8.317.2``)."""
+    try:
+        import pythia8mc
+    except ImportError:
+        return None
+    pythia = pythia8mc.Pythia("", False)
+    for line in (
+        "Beams:eCM = 13000.",
+        "Top:gg2ttbar = on",
+        "Top:qqbar2ttbar = on",
+        "24:onMode = off",
+        "24:onIfAny = 1 2 3 4 5 11 13",  # W → ℓν (e, μ) or qq'
+        "PartonLevel:MPI = off",
+        "Print:quiet = on",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+    ):
+        pythia.readString(line)
+    pythia.init()
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        done = 0
+        while done < n:
+            done += bool(pythia.next())
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="default,refine off", help="comma-separated runs")
@@ -93,10 +132,15 @@ def main() -> None:
     )
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--pythia", type=int, default=300, metavar="N", help="Pythia 8 events per timing (0: none)"
+    )
     args = parser.parse_args()
 
     names = ["delphes_ttbar.root", "delphes_ttbar_b.root"] if args.all else ["delphes_ttbar.root"]
-    table = extract([args.shared / "delphes" / n for n in names], "ttbar_semilep")
+    files = [args.shared / "delphes" / n for n in names]
+    table = extract(files, "ttbar_semilep")
+    acceptance = len(table) / sum(uproot.open(f)["Delphes"].num_entries for f in files)
     n_train = len(table) - 3_000 if args.all else args.n_train
     train, holdout = split_table(table, n=n_train, seed=args.seed)
     half = len(holdout) // 2
@@ -106,9 +150,17 @@ def main() -> None:
     jets = ak.to_numpy(ak.num(table.Jet))
     print(
         f"ttbar_semilep: {len(table):,} events, {len(train):,} train, {len(holdout):,} held out;"
-        f" at most {jets.max()} jets stored, mean {jets.mean():.2f}",
+        f" at most {jets.max()} jets stored, mean {jets.mean():.2f}; the selection keeps"
+        f" {acceptance:.1%} of the generated events",
         flush=True,
     )
+    pythia = pythia_rate(args.pythia, args.seed) if args.pythia else None
+    if pythia is not None:
+        print(
+            f"Pythia 8 pp → tt̄, generator level, one core: {pythia:,.0f} ev/s, "
+            f"{pythia * acceptance:,.1f} selected ev/s (detector simulation not included)",
+            flush=True,
+        )
     extra = dict(s.split("=", 1) for s in args.set)
     for label in args.runs.split(","):
         start = time.perf_counter()
@@ -118,10 +170,12 @@ def main() -> None:
         report = validate(holdout, generated, train=train, features=FEATURES, seed=args.seed)
         c = report.c2st
         ks = {f["name"]: f["ks"] for f in report.features}
+        rate = generation_rate(model, 200_000)
+        versus = f" ({rate / (pythia * acceptance):,.0f}× Pythia 8's selected)" if pythia else ""
         print(
             f"{label:10s} AUC {c['auc']:.3f}±{c['auc_std']:.3f} (real vs real "
             f"{c['floor_auc']:.3f})  nJet KS {ks['nJet']:.3f}  train {seconds:.0f} s  "
-            f"{generation_rate(model, 200_000):,.0f} ev/s/thread",
+            f"{rate:,.0f} ev/s/thread{versus}",
             flush=True,
         )
         # a random half: a conditional model writes its events label after label

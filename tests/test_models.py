@@ -391,3 +391,24 @@ def test_a_channel_gives_the_default_model_its_settings_under_the_users(shared) 
     assert fit(table, seed=1, preset="fast", **quick).config.latent == 8
     other = fit(table, model="vae", seed=1, **QUICK["vae"])  # another family: untouched
     assert other.config.latent == QUICK["vae"]["latent"]
+
+
+def test_spline_transform_is_zukos_spline_to_rounding():
+    """The faster spline construction is the same map as zuko's, both ways."""
+    from zuko.transforms import MonotonicRQSTransform
+
+    from evmult.models.nn import SplineTransform
+
+    gen = torch.Generator().manual_seed(3)
+    widths, heights = torch.randn(500, 6, 8, generator=gen), torch.randn(500, 6, 8, generator=gen)
+    derivatives = torch.randn(500, 6, 7, generator=gen)
+    ours = SplineTransform(widths, heights, derivatives, slope=1e-3)
+    zukos = MonotonicRQSTransform(widths, heights, derivatives, slope=1e-3)
+    x = 3 * torch.randn(500, 6, generator=gen)
+    torch.testing.assert_close(ours(x), zukos(x), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ours.inv(x), zukos.inv(x), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ours.inv(ours(x)), x, rtol=1e-4, atol=1e-4)
+    y = zukos(x)
+    torch.testing.assert_close(
+        ours.log_abs_det_jacobian(x, y), zukos.log_abs_det_jacobian(x, y), rtol=1e-3, atol=1e-3
+    )

@@ -5,13 +5,16 @@ conditional model's matrices."""
 from __future__ import annotations
 
 import itertools
+import math
 from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import zuko
 from torch import nn
+from torch.distributions import Transform
 from zuko.transforms import MonotonicRQSTransform
 
 from evmult.encoding import Encoding
@@ -82,6 +85,39 @@ class GaussianEncoder(nn.Module):
         return mu, log_var.clamp(-12.0, 8.0)
 
 
+def _simplex(unconstrained: torch.Tensor, scale: float) -> torch.Tensor:
+    """Bin fractions from unconstrained values, bounded as zuko bounds them (|x| below
+    1/``scale``, so ``exp`` cannot overflow) and normalised with ``exp`` and a sum:
+    torch's softmax over an 8-wide last axis took 5× as long on one CPU thread."""
+    e = torch.exp(unconstrained / (1 + scale * unconstrained.abs()))
+    return F.pad(e / e.sum(dim=-1, keepdim=True), (1, 0), value=0)
+
+
+class SplineTransform(MonotonicRQSTransform):
+    """zuko's monotonic rational-quadratic spline (Durkan et al., arXiv:1906.04032), the
+    same map to float rounding, built faster.
+
+    Building the spline from its network's output was two thirds of the default
+    model's generation time on tt̄, most of it in the bin softmax (:func:`_simplex`).
+    """
+
+    def __init__(
+        self,
+        widths: torch.Tensor,
+        heights: torch.Tensor,
+        derivatives: torch.Tensor,
+        bound: float = 5.0,
+        slope: float = 1e-3,
+        **kwargs: Any,
+    ) -> None:
+        Transform.__init__(self, **kwargs)
+        log_slope = abs(math.log(slope))
+        derivatives = derivatives / (1 + derivatives.abs() / log_slope)
+        self.horizontal = bound * (2 * torch.cumsum(_simplex(widths, 2 / log_slope), -1) - 1)
+        self.vertical = bound * (2 * torch.cumsum(_simplex(heights, 2 / log_slope), -1) - 1)
+        self.derivatives = torch.exp(F.pad(derivatives, (1, 1), value=0))
+
+
 def coupling_flow(
     features: int,
     context: int,
@@ -119,7 +155,7 @@ def coupling_flow(
         features,
         context=context,
         transforms=transforms,
-        univariate=partial(MonotonicRQSTransform, slope=1e-3),
+        univariate=partial(SplineTransform, slope=1e-3),
         shapes=[(bins,), (bins,), (bins - 1,)],
         hidden_features=hidden,
     )
