@@ -16,11 +16,13 @@ import numpy as np
 from evmult.validation.html import PAGE_STYLE
 
 __all__ = [
+    "figure_axes",
     "headline",
     "plot_learning_curve",
     "plot_parameter_scan",
     "plot_rejection",
     "plot_scores",
+    "save_figure",
     "training",
     "write_html",
 ]
@@ -33,7 +35,8 @@ _STYLES = {
 }
 
 
-def _axes(figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+def figure_axes(figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+    """A figure and its axes in the CMS style of mplhep (the Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +47,8 @@ def _axes(figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
     return plt.subplots(figsize=figsize, **kwargs)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save ``fig`` as ``path`` and as a PDF beside it, and close it."""
     import matplotlib.pyplot as plt
 
     fig.savefig(path)
@@ -58,7 +62,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], path: Path, *, title:
     their real budget and a dotted line to where the real-only curve reaches them."""
     import mplhep
 
-    fig, ax = _axes((10, 7))
+    fig, ax = figure_axes((10, 7))
     real = [r for r in rows if r["training"] == "real"]
     ax.errorbar(
         [r["n_real"] for r in real],
@@ -90,7 +94,7 @@ def plot_learning_curve(rows: Sequence[Mapping[str, Any]], path: Path, *, title:
     mplhep.cms.text("Simulation", ax=ax, loc=0)
     ax.set_title(title, loc="right", fontsize="small")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_rejection(
@@ -105,7 +109,9 @@ def plot_rejection(
     each row's ``roc`` holds the rejections at ``efficiencies``."""
     import mplhep
 
-    fig, (ax, ratio) = _axes((10, 9), nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax, ratio) = figure_axes(
+        (10, 9), nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     real = [r for r in rows if r["training"] == "real"]
     budget, largest = real[0], real[-1]
     eff = np.asarray(efficiencies)
@@ -131,7 +137,7 @@ def plot_rejection(
     mplhep.cms.text("Simulation", ax=ax, loc=0)
     ax.set_title(title, loc="right", fontsize="small")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def training(row: Mapping[str, Any]) -> str:
@@ -159,7 +165,7 @@ def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) ->
     rows = [r for r in rows if r.get("value") == first]
     real = next(r for r in rows if r["training"] == "real")
     others = [r for r in rows if r["training"] != "real" and r["n_real"] == real["n_real"]]
-    fig, ax = _axes((10, 7))
+    fig, ax = figure_axes((10, 7))
     edges = np.asarray(real["scores"]["edges"])
     for side, color in (("signal", "tab:blue"), ("background", "tab:orange")):
         mplhep.histplot(
@@ -191,7 +197,7 @@ def plot_scores(rows: Sequence[Mapping[str, Any]], path: Path, *, title: str) ->
     ax.set_title(title, loc="right", fontsize="small")
     mplhep.cms.text("Simulation", ax=ax, loc=0)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_parameter_scan(
@@ -201,7 +207,7 @@ def plot_parameter_scan(
     parameter value, one line per training; the left-out value ringed."""
     import mplhep
 
-    fig, (top, bottom) = _axes((10, 10), nrows=2, sharex=True)
+    fig, (top, bottom) = figure_axes((10, 10), nrows=2, sharex=True)
     trainings = list(dict.fromkeys((r["training"], r["factor"]) for r in rows))
     for kind, factor in trainings:
         line = sorted(
@@ -235,7 +241,7 @@ def plot_parameter_scan(
     mplhep.cms.text("Simulation", ax=top, loc=0)
     top.set_title(title, loc="right", fontsize="small")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _cell(figure: Mapping[str, float], digits: int) -> str:

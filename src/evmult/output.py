@@ -72,6 +72,7 @@ from evmult.pipeline import load
 __all__ = [
     "default_tree",
     "partition_paths",
+    "root_writer",
     "write_events",
     "write_generated",
     "write_generated_dask",
@@ -85,6 +86,32 @@ def default_tree(model: Any) -> str:
         return "Events"
     trees = [s.get("tree") for s in model.info.get("sources", []) if s.get("tree")]
     return trees[0] if trees else "Events"
+
+
+def root_writer(
+    model: Any,
+    path: Path,
+    record: dict[str, Any],
+    *,
+    tree: str | None = None,
+    compression: str = "zlib",
+) -> RootWriter:
+    """A :class:`~evmult.io.writers.RootWriter` for events of ``model``'s channel, in the
+    layout its training files had (tree :func:`default_tree` unless named, the b-tag
+    branch its selection read, and the collections the selection reads but the table
+    does not keep, such as wz's jets)."""
+    from evmult.coffea import processor_for
+
+    channel = get_channel(model.info["channel"])
+    return RootWriter(
+        path,
+        channel,
+        record,
+        tree=tree or default_tree(model),
+        compression=compression,
+        collections=[c for c in processor_for(channel.name).needs if c != "MET"],
+        btag_branch=model.info.get("selection_options", {}).get("btag_branch", "btagDeepFlavB"),
+    )
 
 
 def _original_chunks(
@@ -161,19 +188,7 @@ def write_events(
     if fmt == "parquet":
         writer = ParquetWriter(Path(path), table_record(record) | {"provenance": record})
     else:
-        from evmult.coffea import processor_for
-
-        channel = get_channel(model.info["channel"])
-        writer = RootWriter(
-            Path(path),
-            channel,
-            record,
-            tree=tree or default_tree(model),
-            compression=compression,
-            # what the selection reads but the table does not keep (wz's jets)
-            collections=[c for c in processor_for(channel.name).needs if c != "MET"],
-            btag_branch=model.info.get("selection_options", {}).get("btag_branch", "btagDeepFlavB"),
-        )
+        writer = root_writer(model, Path(path), record, tree=tree, compression=compression)
         if model.n_context:
             labels_of = model.encoding.label_index
     count, total = 0, 0.0

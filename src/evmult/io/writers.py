@@ -6,7 +6,7 @@ record and know nothing of the model that made them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +92,12 @@ class RootWriter:
         index: np.ndarray | None,
         first: int,
         labels: np.ndarray | None = None,
+        extra: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Append events: ``index`` their indices in the training table (original
         events; ``None`` for generated ones), ``first`` the number of the first,
-        ``labels`` a conditional model's label indices (branch ``evmult_label``)."""
+        ``labels`` a conditional model's label indices (branch ``evmult_label``),
+        ``extra`` more per-event branches (name -> array of the chunk's length)."""
         branches = to_branches(
             chunk,
             self.channel,
@@ -106,6 +108,7 @@ class RootWriter:
         )
         if labels is not None:  # ROOT has no string branches for a process label
             branches["evmult_label"] = labels.astype(np.int32)
+        branches |= dict(extra or {})
         if self.tree is None:
             types = {
                 k: v.type.content if isinstance(v, ak.Array) else v.dtype

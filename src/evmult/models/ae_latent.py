@@ -13,7 +13,7 @@ compression test).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
@@ -29,6 +29,7 @@ from evmult.models.nn import (
     sample_flow,
     split_context,
 )
+from evmult.models.scoring import averaged, mahalanobis
 from evmult.models.training import TrainSettings, train
 
 __all__ = ["AELatent", "AELatentConfig", "Autoencoder", "marginal_distance"]
@@ -125,6 +126,7 @@ class AELatent(Generator):
 
     name = "ae-latent"
     Config = AELatentConfig
+    score_names: ClassVar[tuple[str, ...]] = ("reco", "latent_pca", "latent_density")
 
     def __init__(self, config: AELatentConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
@@ -187,6 +189,30 @@ class AELatent(Generator):
             torch.manual_seed(seed)
             z = sample_flow(self.prior, n, context)
         return self.module.decoder(join_context(z, context)).numpy()
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.module is not None
+        return self.module.encoder(x)
+
+    def _scores(
+        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+    ) -> dict[str, np.ndarray]:
+        assert self.module is not None
+        assert self.prior is not None
+        module, prior, pca = self.module, self.prior, self.latent_pca
+
+        def scores(batch: torch.Tensor, _draw: int) -> dict[str, torch.Tensor]:
+            events, c = split_context(batch, self.n_context)
+            code = module.encoder(batch)
+            out = {
+                "reco": (module.decoder(join_context(code, c)) - events).pow(2).sum(-1),
+                "latent_density": -prior(c if self.n_context else None).log_prob(code),
+            }
+            if pca is not None:
+                out["latent_pca"] = mahalanobis(code, pca)
+            return out
+
+        return averaged(x, noise, draws, seed, scores)
 
     @torch.no_grad()
     def reconstruct(self, table: ak.Array) -> ak.Array:

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import platform
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +31,7 @@ from evmult.io.files import atomic_path
 from evmult.io.tables import event_weights, json_safe, table_metadata
 from evmult.models.nn import split_context
 from evmult.models.sampling import Sampling
+from evmult.models.scoring import fit_pca
 from evmult.models.training import per_label_weights
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ another version is refused with a message to retrain)."""
 
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
+
+_PCA = "latent_pca."
+"""Prefix of the principal axes of the training codes (the ``latent_pca`` score); a
+file written before they were stored loads without that score."""
 
 
 class Generator(Sampling):
@@ -87,6 +92,9 @@ class Generator(Sampling):
     name: ClassVar[str]
     Config: ClassVar[type]
     refinable: ClassVar[bool] = True
+    score_names: ClassVar[tuple[str, ...]] = ()
+    """The anomaly scores :meth:`score` gives (see :mod:`evmult.models.scoring`);
+    empty for a family that gives none."""
 
     def __init__(
         self,
@@ -108,6 +116,7 @@ class Generator(Sampling):
         self.refiner: Refiner | None = None
         self.info: dict[str, Any] = {}
         self.selection = selection
+        self.latent_pca: dict[str, torch.Tensor] | None = None
 
     # ------------------------------------------------------------------ public
     def fit(self, table: ak.Array, *, seed: int = 0, progress: bool = False) -> Generator:
@@ -161,6 +170,11 @@ class Generator(Sampling):
             noise = np.hstack([noise, np.zeros_like(context)])
         learned = weights if encoding.condition is None else per_label_weights(weights, index)
         self.info |= self._fit_matrix(x, noise, learned, seed=seed, progress=progress)
+        gen = torch.Generator().manual_seed(seed + 3)
+        noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
+        with torch.no_grad():
+            codes = self._codes(noisy)
+        self.latent_pca = None if codes is None else fit_pca(codes, learned)
         self.refiner = None
         if self.refine.mode != "off":
             self._fit_refiner(table, weights, seed=seed, progress=progress)
@@ -191,6 +205,77 @@ class Generator(Sampling):
             labels=labels,
         )
         self.info["refiner"] = self.refiner.record
+
+    def score(
+        self,
+        table: ak.Array,
+        names: Sequence[str] | None = None,
+        *,
+        draws: int = 8,
+        seed: int = 0,
+    ) -> dict[str, np.ndarray]:
+        """Anomaly scores of the events of ``table``, higher for events less like the
+        training events (:mod:`evmult.models.scoring` says what each one is).
+
+        Args:
+            table: events of the model's channel (for a conditional model, with the
+                condition's column, of labels the model knows).
+            names: the scores to compute (default: every one of :attr:`score_names`).
+            draws: noise draws averaged by the scores that average over the training
+                noise (discrete columns, absent objects).
+            seed: seed of those draws.
+
+        Returns:
+            ``{name: float64 array of len(table)}``, in the table's event order.
+
+        Raises:
+            InputError: for a family without scores, an unknown score name, a table of
+                another channel, or an empty table.
+        """
+        available = self.available_scores()
+        if not available:
+            msg = f"the {self.name} model gives no anomaly score"
+            raise InputError(msg)
+        names = list(available if names is None else names)
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            msg = (
+                f"this {self.name} model gives no score {', '.join(map(repr, unknown))}; "
+                f"it gives {', '.join(available)}"
+            )
+            raise InputError(msg)
+        channel = table_metadata(table).get("channel")
+        if channel and channel != self.info.get("channel"):
+            msg = f"the table is of channel {channel!r}; the model was trained on {self.info.get('channel')!r}"
+            raise InputError(msg)
+        if len(table) == 0:
+            msg = "the table holds no events to score"
+            raise InputError(msg)
+        encoding = self._fitted()
+        x, noise = encoding.encode(table)
+        if self.n_context:
+            context = np.eye(self.n_context, dtype=np.float32)[encoding.label_index(table)]
+            x, noise = np.hstack([x, context]), np.hstack([noise, np.zeros_like(context)])
+        scores = self._scores(torch.as_tensor(x), torch.as_tensor(noise), draws=draws, seed=seed)
+        return {n: scores[n] for n in names}
+
+    def available_scores(self) -> tuple[str, ...]:
+        """The scores of :attr:`score_names` this model gives: ``latent_pca`` only
+        where its file stores the training codes' principal axes."""
+        return tuple(n for n in self.score_names if n != "latent_pca" or self.latent_pca)
+
+    def _scores(
+        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+    ) -> dict[str, np.ndarray]:
+        """Every score of :attr:`score_names` for the encoded matrix ``x`` (with a
+        conditional model's context columns) and its training-noise widths."""
+        raise NotImplementedError
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor | None:  # noqa: ARG002
+        """The posterior means (codes) of the rows of an encoded matrix (with the
+        training noise added), for the ``latent_pca`` score; ``None`` for a family
+        without an encoder."""
+        return None
 
     @property
     def n_context(self) -> int:
@@ -229,6 +314,8 @@ class Generator(Sampling):
             "refine": dataclasses.asdict(self.refine),
         }
         tensors = dict(self._tensors())
+        if self.latent_pca is not None:
+            tensors |= {f"{_PCA}{k}": v for k, v in self.latent_pca.items()}
         if self.refiner is not None:
             header["refiner"] = {"n_inputs": self.refiner.mean.numel()}
             tensors |= {f"{_REFINER}{k}": v for k, v in self.refiner.state_dict().items()}
@@ -290,7 +377,11 @@ class Generator(Sampling):
                         if k.startswith(_REFINER)
                     }
                 )
-            model._load_tensors({k: v for k, v in tensors.items() if not k.startswith(_REFINER)})
+            pca = {k.removeprefix(_PCA): v for k, v in tensors.items() if k.startswith(_PCA)}
+            model.latent_pca = pca or None
+            model._load_tensors(
+                {k: v for k, v in tensors.items() if not k.startswith((_REFINER, _PCA))}
+            )
         except (RuntimeError, KeyError) as err:
             msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
             raise ModelFileError(msg) from None

@@ -21,14 +21,14 @@ References:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from evmult.models.nn import join_context, split_context
 from evmult.models.training import TrainSettings, train
-from evmult.models.vae import PlainVAE, PlainVAEConfig, PlainVAEModule
+from evmult.models.vae import PlainVAE, PlainVAEConfig
 from evmult.models.vae_d import VAED, VAEDConfig
 
 __all__ = [
@@ -121,6 +121,31 @@ def sample_copula(q: torch.Tensor, chol: torch.Tensor, labels: torch.Tensor) -> 
     return below + frac * (above - below)
 
 
+def copula_distance(
+    z: torch.Tensor, q: torch.Tensor, chol: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Squared Mahalanobis distance of latent points under the copula of
+    :func:`fit_copula`: each coordinate's normal score (its quantile in its label's
+    table, through Φ⁻¹), decorrelated with the label's Cholesky factor. Beyond a
+    table's ends the score goes on linearly (in units of the table's width over the
+    normal scores it spans), so far outliers keep their order."""
+    table = q[labels]  # (n, quantiles, k)
+    knots = table.shape[1]
+    low = ((table < z[:, None, :]).sum(1) - 1).clamp(0, knots - 2)
+    below = table.gather(1, low[:, None, :]).squeeze(1)
+    above = table.gather(1, (low + 1)[:, None, :]).squeeze(1)
+    frac = ((z - below) / (above - below).clamp_min(1e-12)).clamp(0, 1)
+    edge = 0.5 / (knots - 1)
+    u = ((low + frac) / (knots - 1)).clamp(edge, 1 - edge)
+    first, last = table[:, 0, :], table[:, -1, :]
+    span = 2 * float(_NORMAL.icdf(torch.tensor(1 - edge)))
+    scale = (last - first).clamp_min(1e-12) / span
+    beyond = (z - last).clamp_min(0) - (first - z).clamp_min(0)
+    g = _NORMAL.icdf(u) + beyond / scale
+    white = torch.linalg.solve_triangular(chol[labels], g[..., None], upper=False)
+    return white.squeeze(-1).pow(2).sum(-1)
+
+
 class _CopulaSampling:
     """What both copula families add to their VAE: the decoder phase, the copula fit
     and sampling, and its tensors. Mixed in before a :class:`PlainVAE` subclass."""
@@ -129,9 +154,8 @@ class _CopulaSampling:
     module: Any
     n_context: int
     _training_labels: Any
-
-    def _vae(self) -> PlainVAEModule:
-        return getattr(self.module, "vae", self.module)
+    _vae: Any
+    score_names: ClassVar[tuple[str, ...]] = (*PlainVAE.score_names, "copula")
 
     def _fit_matrix(
         self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int, progress: bool
@@ -191,6 +215,12 @@ class _CopulaSampling:
             z = sample_copula(q, chol, labels)
         return self._vae().decoder(join_context(z, context)).numpy()
 
+    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
+        q, chol = self.copula
+        context = split_context(batch, self.n_context)[1]
+        labels = context.argmax(-1) if self.n_context else torch.zeros(len(mu), dtype=torch.long)
+        return super()._more_scores(batch, mu) | {"copula": copula_distance(mu, q, chol, labels)}  # type: ignore[misc]
+
     def _tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._tensors()  # type: ignore[misc]
         q, chol = self.copula
@@ -215,3 +245,4 @@ class CopulaVAED(_CopulaSampling, VAED):
 
     name = "copula-vae-d"
     Config = CopulaVAEDConfig
+    score_names: ClassVar[tuple[str, ...]] = (*VAED.score_names, "copula")

@@ -16,7 +16,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from evmult.models.nn import (
     sample_flow,
     split_context,
 )
+from evmult.models.scoring import averaged, fixed_normal, log_normal, mahalanobis
 from evmult.models.training import TrainSettings, reflections, train
 
 __all__ = ["FlowVAE", "FlowVAEConfig"]
@@ -156,6 +157,13 @@ class FlowVAE(Generator):
 
     name = "flow-vae"
     Config = FlowVAEConfig
+    score_names: ClassVar[tuple[str, ...]] = (
+        "density",
+        "reco",
+        "kl",
+        "latent_pca",
+        "latent_density",
+    )
 
     def __init__(self, config: FlowVAEConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
@@ -236,6 +244,54 @@ class FlowVAE(Generator):
                 z = self._latent(len(c), c)
                 out.append(self.module.decoder(join_context(z, c)).sample().numpy())
         return np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
+
+    def available_scores(self) -> tuple[str, ...]:
+        """As :meth:`Generator.available_scores`; ``density`` and ``latent_density``
+        need a latent density: the flow prior (``density`` also takes the N(0, 1) one),
+        not the ``aggregate`` one of the fast preset."""
+        prior = self.config.prior
+        drop = {"flow": set(), "normal": {"latent_density"}}.get(
+            prior, {"density", "latent_density"}
+        )
+        return tuple(n for n in super().available_scores() if n not in drop)
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.module is not None
+        return self.module.encoder(x)[0]
+
+    def _scores(
+        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+    ) -> dict[str, np.ndarray]:
+        assert self.module is not None
+        module, prior, pca = self.module, self.prior, self.latent_pca
+
+        def latent_log_prob(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            if prior is None:
+                return log_normal(z)
+            return prior(c if c.shape[-1] else None).log_prob(z)
+
+        def scores(batch: torch.Tensor, draw: int) -> dict[str, torch.Tensor]:
+            events, c = split_context(batch, self.n_context)
+            mu, log_var = module.encoder(batch)
+            sigma = (0.5 * log_var).exp()
+            eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
+            z = mu + sigma * eps
+            log_q = log_normal(eps) - sigma.log().sum(-1)
+            out = {
+                "reco": -module.decoder(join_context(mu, c)).log_prob(events),
+                "kl": kl_normal(mu, log_var),
+            }
+            if "density" in available:
+                log_px = module.decoder(join_context(z, c)).log_prob(events)
+                out["density"] = -(log_px + latent_log_prob(z, c) - log_q)
+            if "latent_density" in available:
+                out["latent_density"] = -latent_log_prob(mu, c)
+            if pca is not None:
+                out["latent_pca"] = mahalanobis(mu, pca)
+            return out
+
+        available = self.available_scores()
+        return averaged(x, noise, draws, seed, scores)
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         assert self.module is not None

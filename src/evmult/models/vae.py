@@ -10,7 +10,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from evmult.models.nn import (
     mmd2,
     split_context,
 )
+from evmult.models.scoring import averaged, fixed_normal, mahalanobis
 from evmult.models.training import TrainSettings, train
 
 __all__ = ["PlainVAE", "PlainVAEConfig", "PlainVAEModule"]
@@ -79,10 +80,14 @@ class PlainVAEModule(nn.Module):
         self.encoder_latent = cfg.latent
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
 
-    def posterior(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A reparametrised draw z ~ q(z|x, c) and the KL divergence to the prior."""
+    def posterior(
+        self, batch: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparametrised draw z ~ q(z|x, c) (of the standard-normal ``eps``, drawn
+        when not given) and the KL divergence to the prior."""
         mu, log_var = self.encoder(batch)
-        z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+        eps = torch.randn_like(mu) if eps is None else eps
+        z = mu + eps * (0.5 * log_var).exp()
         return z, kl_normal(mu, log_var)
 
     def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -111,6 +116,7 @@ class PlainVAE(Generator):
 
     name = "vae"
     Config = PlainVAEConfig
+    score_names: ClassVar[tuple[str, ...]] = ("reco", "kl", "latent_pca")
 
     def __init__(self, config: PlainVAEConfig | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
@@ -145,6 +151,39 @@ class PlainVAE(Generator):
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.config.latent, generator=gen)
         return self.module.decode(z, context).numpy()
+
+    def _vae(self) -> PlainVAEModule:
+        """The VAE module (inside the adversarial module of a variant with a
+        discriminator)."""
+        assert self.module is not None
+        return getattr(self.module, "vae", self.module)
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        return self._vae().encoder(x)[0]
+
+    def _scores(
+        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+    ) -> dict[str, np.ndarray]:
+        vae, pca = self._vae(), self.latent_pca
+
+        def scores(batch: torch.Tensor, draw: int) -> dict[str, torch.Tensor]:
+            events, c = split_context(batch, self.n_context)
+            mu = vae.encoder(batch)[0]
+            eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
+            out = {
+                "reco": (vae.decode(mu, c) - events).pow(2).sum(-1),
+                "kl": vae.posterior(batch, eps)[1],
+            }
+            if pca is not None:
+                out["latent_pca"] = mahalanobis(mu, pca)
+            return out | self._more_scores(batch, mu)
+
+        return averaged(x, noise, draws, seed, scores)
+
+    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: ARG002
+        """The scores a variant adds for a batch with posterior means ``mu`` (the
+        discriminator's, the copula's)."""
+        return {}
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         assert self.module is not None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -212,6 +212,7 @@ class VAED(PlainVAE):
 
     name = "vae-d"
     Config = VAEDConfig
+    score_names: ClassVar[tuple[str, ...]] = (*PlainVAE.score_names, "discriminator")
 
     def _module(self, features: int) -> _AdversarialVAE:  # type: ignore[override]
         mass = mass_column_of(self._fitted(), self.config.mmd)
@@ -234,6 +235,10 @@ class VAED(PlainVAE):
             label=self.name,
         )
         return {"vae": record}
+
+    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert isinstance(self.module, _AdversarialVAE)
+        return super()._more_scores(batch, mu) | {"discriminator": -self.module.disc(batch)[1]}
 
 
 class VAENFD(VAED):

@@ -68,10 +68,13 @@ class VAENFModule(PlainVAEModule):
         super().__init__(features, cfg, mass_column, context)
         self.flow = _latent_flow(cfg)
 
-    def posterior(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z_K = f(z₀), z₀ ~ q₀(z|x, c), and the single-sample KL estimate."""
+    def posterior(
+        self, batch: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """z_K = f(z₀), z₀ ~ q₀(z|x, c) (of the standard-normal ``eps``, drawn when not
+        given), and the single-sample KL estimate."""
         mu, log_var = self.encoder(batch)
-        eps = torch.randn_like(mu)
+        eps = torch.randn_like(mu) if eps is None else eps
         z0 = mu + eps * (0.5 * log_var).exp()
         log_q0 = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(-1)
         zk, ladj = self.flow.transform().call_and_ladj(z0)
