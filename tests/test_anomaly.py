@@ -225,3 +225,19 @@ def test_score_and_anomaly_refuse_bad_input_and_leave_nothing(
     assert main([*args, "--signal", str(signal), "--bootstrap", "5", "--scores", "reco"]) == 0
     assert "shifted" in capsys.readouterr().out
     assert json.loads((out / "anomaly.json").read_text())["rows"][0]["score"] == "reco"
+
+
+def test_an_events_process_label_is_never_used(zll: ak.Array) -> None:
+    from evmult.io.tables import string_column
+
+    def labelled(table: ak.Array, index: np.ndarray) -> ak.Array:
+        column = string_column(["dy_a", "dy_b", "other"], index)
+        return ak.Array(ak.with_field(table, column, "process"), attrs=table.attrs)
+
+    train = labelled(zll[:1500], np.arange(1500) % 2)  # the process becomes a learned column
+    m = fit(train, seed=1, **QUICK["flow-vae"])
+    test = zll[3000:3200]
+    as_a = m.score(labelled(test, np.zeros(200, int)))
+    unseen = m.score(labelled(test, np.full(200, 2)))  # a process the model never saw
+    for name, values in as_a.items():
+        np.testing.assert_array_equal(unseen[name], values)

@@ -116,7 +116,15 @@ def raw_columns(table: ak.Array, channel: Channel, processes: list[str]) -> dict
             raw[name] = values
     if len(processes) > 1:
         index = {p: i for i, p in enumerate(processes)}
-        raw["process"] = np.array([index[p] for p in ak.to_list(table.process)], float)
+        values = ak.to_list(table.process)
+        unknown = sorted(set(values) - set(index))
+        if unknown:
+            msg = (
+                f"the events are of process {', '.join(map(repr, unknown))}; the encoding "
+                f"knows {', '.join(processes)}"
+            )
+            raise InputError(msg)
+        raw["process"] = np.array([index[p] for p in values], float)
     return raw
 
 

@@ -28,7 +28,7 @@ from evmult._version import __version__
 from evmult.encoding import Encoding
 from evmult.errors import EvmultError, InputError, ModelFileError
 from evmult.io.files import atomic_path
-from evmult.io.tables import event_weights, json_safe, table_metadata
+from evmult.io.tables import event_weights, json_safe, string_column, table_metadata
 from evmult.models.nn import split_context
 from evmult.models.sampling import Sampling
 from evmult.models.scoring import fit_pca
@@ -225,6 +225,12 @@ class Generator(Sampling):
                 noise (discrete columns, absent objects).
             seed: seed of those draws.
 
+        An event's process label is never used: where the model learned the process as
+        a column (an unconditional model of several processes), each score is the
+        smallest over the processes it knows (the event read as the most typical of
+        them), for every event alike. A conditional model scores each event with its
+        label, p(x | label).
+
         Returns:
             ``{name: float64 array of len(table)}``, in the table's event order.
 
@@ -252,12 +258,27 @@ class Generator(Sampling):
             msg = "the table holds no events to score"
             raise InputError(msg)
         encoding = self._fitted()
+        if "process" not in [c.name for c in encoding.columns]:
+            scores = self._scores_of(table, draws=draws, seed=seed)
+            return {n: scores[n] for n in names}
+        # the process is a learned column: score as the most typical known process
+        n = len(table)
+        best: dict[str, np.ndarray] = {}
+        for i in range(len(encoding.processes)):
+            relabelled = ak.with_field(
+                table, string_column(encoding.processes, np.full(n, i)), "process"
+            )
+            for name, values in self._scores_of(relabelled, draws=draws, seed=seed).items():
+                best[name] = np.minimum(best[name], values) if name in best else values
+        return {n: best[n] for n in names}
+
+    def _scores_of(self, table: ak.Array, *, draws: int, seed: int) -> dict[str, np.ndarray]:
+        encoding = self._fitted()
         x, noise = encoding.encode(table)
         if self.n_context:
             context = np.eye(self.n_context, dtype=np.float32)[encoding.label_index(table)]
             x, noise = np.hstack([x, context]), np.hstack([noise, np.zeros_like(context)])
-        scores = self._scores(torch.as_tensor(x), torch.as_tensor(noise), draws=draws, seed=seed)
-        return {n: scores[n] for n in names}
+        return self._scores(torch.as_tensor(x), torch.as_tensor(noise), draws=draws, seed=seed)
 
     def available_scores(self) -> tuple[str, ...]:
         """The scores of :attr:`score_names` this model gives: ``latent_pca`` only
