@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from evmult._version import __version__
-from evmult.cli import generators, scores, studies, tables
+from evmult.cli import generators, scores, studies, tables, tuning
 from evmult.errors import EvmultError
 
 __all__ = ["build_parser", "main"]
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     studies.add_worth(sub)
     scores.add_score(sub)
     scores.add_anomaly(sub)
+    tuning.add_tune(sub)
     generators.add_models(sub)
     return parser
 

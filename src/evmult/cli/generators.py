@@ -44,7 +44,12 @@ def add_train(sub: Any) -> None:
     tr.add_argument("table", help="training event table (parquet from `evmult extract`)")
     tr.add_argument("-o", "--output", required=True, help="output MODEL file (e.g. zll.evmult)")
     tr.add_argument(
-        "--model", default="flow-vae", help="model family (default flow-vae; see `evmult models`)"
+        "--model", help="model family (default flow-vae, or the --config's; see `evmult models`)"
+    )
+    tr.add_argument(
+        "--config",
+        metavar="BEST.json",
+        help="the model and settings `evmult tune` found best; --model and --set override",
     )
     tr.add_argument(
         "--preset",
@@ -174,10 +179,13 @@ def run_models(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from evmult.cli.tuning import read_config
+    from evmult.models import DEFAULT_MODEL
     from evmult.pipeline import fit
 
     out = writable(args.output, force=args.force)
-    settings = dict(args.set)
+    config = read_config(args.config) if args.config else {}
+    settings = dict(config.get("settings", {})) | dict(args.set)
     for key, value in (
         ("train.epochs", args.epochs),
         ("train.device", args.device),
@@ -187,7 +195,7 @@ def run_train(args: argparse.Namespace) -> int:
             settings[key] = value
     model = fit(
         args.table,
-        model=args.model,
+        model=args.model or config.get("model", DEFAULT_MODEL),
         preset=args.preset,
         condition=args.condition,
         refine=args.refine,

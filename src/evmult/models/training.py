@@ -5,6 +5,7 @@ it runs on and the event weights a conditional model learns."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import math
 import time
@@ -21,11 +22,30 @@ from evmult.errors import InputError, TrainingError
 __all__ = [
     "TrainSettings",
     "autocast",
+    "epoch_hook",
     "per_label_weights",
     "pick_device",
     "reflections",
     "train",
 ]
+
+
+_EPOCH_HOOK: contextvars.ContextVar[Callable[[str, int, float], None] | None] = (
+    contextvars.ContextVar("evmult_epoch_hook", default=None)
+)
+
+
+@contextlib.contextmanager
+def epoch_hook(hook: Callable[[str, int, float], None]) -> Iterator[None]:
+    """Within the block, every :func:`train` calls ``hook(label, epoch, loss)`` after
+    each epoch with its validation loss (the training loss without a validation
+    split); an exception the hook raises stops the training and propagates (how a
+    hyper-parameter search prunes a trial, :mod:`evmult.tune`)."""
+    token = _EPOCH_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _EPOCH_HOOK.reset(token)
 
 
 def per_label_weights(weights: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -205,6 +225,9 @@ def train(
         history.append({"train": train_loss, "val": val_loss})
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
         score = val_loss if n_val else train_loss
+        hook = _EPOCH_HOOK.get()
+        if hook is not None:
+            hook(label, epoch, score)
         if score < best - 1e-5:
             best, best_epoch, since = score, epoch, 0
             best_state = copy.deepcopy(module.state_dict())
