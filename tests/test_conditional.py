@@ -248,6 +248,7 @@ def test_each_label_is_learned_with_weights_of_mean_one(
         return {}
 
     monkeypatch.setattr(MODELS["flow-vae"], "_fit_matrix", spy)
+    monkeypatch.setattr(MODELS["flow-vae"], "_codes", lambda *_: None)  # nothing trained
     model = fit(table, model="flow-vae", condition="flavour", refine="off")
     learned = seen["w"]
     for members in (is_e, ~is_e):  # the same shape within a label, mean 1

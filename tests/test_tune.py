@@ -166,4 +166,8 @@ def test_tune_refuses_bad_input(table: Path, tmp_path: Path) -> None:
     args = ["tune", str(table), "--storage", str(tmp_path / "s.db"), "-o", str(tmp_path / "o")]
     assert main([*args, "--space", str(bad)]) == 1
     assert main([*args, "--model", "smearing"]) == 1
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("not a database")
+    assert main(["tune", str(table), "--storage", str(not_sqlite), "-o", str(tmp_path / "o")]) == 1
+    assert not_sqlite.read_text() == "not a database"  # no data lost
     assert not (tmp_path / "o").exists()

@@ -180,9 +180,10 @@ def working_points(
     score that is higher for signal (``y == 1``) than for background.
 
     Returns:
-        ``{"auc": a, "eps_s": {ε_B: ε_S}, "sic": {ε_B: ε_S/√ε_B},
-        "resolved": {ε_B: bool}, "curve": [ε_S at each of the curve's ε_B]}``; a point is
-        resolved where at least :data:`MIN_PASSING` background events pass it.
+        A dict: ``auc``; ``eps_s`` and ``sic`` (ε_S and ε_S/√ε_B by background
+        efficiency); ``resolved`` (by background efficiency: whether at least
+        :data:`MIN_PASSING` background events pass); ``curve`` (ε_S at each of the
+        stored curve's background efficiencies).
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 

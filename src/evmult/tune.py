@@ -406,11 +406,17 @@ def tune(
     events = as_table(table)
     name = study_name or f"evmult-{model}-{objective}"
     path = Path(storage).resolve()
-    with warnings.catch_warnings():  # heartbeats are "experimental" in optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        rdb = optuna.storages.RDBStorage(
-            f"sqlite:///{path}", heartbeat_interval=30, grace_period=90
-        )
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            rdb = optuna.storages.RDBStorage(
+                f"sqlite:///{path}", heartbeat_interval=30, grace_period=90
+            )
+    except SQLAlchemyError as err:
+        msg = f"{path}: not a study file optuna can open: {type(err).__name__}"
+        raise InputError(msg) from None
     study = optuna.create_study(
         study_name=name,
         storage=rdb,
@@ -471,15 +477,10 @@ def _objective(
     def run(trial: Any) -> float:
         config = fixed | settings_of({k: _suggest(trial, k, v) for k, v in space.items()})
         try:
-            if objective == "loss":
-                with epoch_hook(_pruning(trial, optuna)):
-                    m = fit(events, model=model, refine="off", seed=seed, **config)
-                return _validation_loss(m.info)
-            from evmult.validation import validate
-
-            m = fit(train, model=model, refine="off", seed=seed, **config)
-            generated = m.sample(len(held), seed=seed + 1)
-            return float(validate(held, generated, seed=seed).c2st["auc"])
+            with warnings.catch_warnings():
+                # a bad trial's overflowing decoding is its score's business, not noise
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return _trained_value(trial, config)
         except optuna.TrialPruned:
             raise
         except KeyboardInterrupt:
@@ -488,6 +489,17 @@ def _objective(
         except Exception as err:
             trial.set_user_attr("error", f"{type(err).__name__}: {err}")
             raise
+
+    def _trained_value(trial: Any, config: dict[str, Any]) -> float:
+        if objective == "loss":
+            with epoch_hook(_pruning(trial, optuna)):
+                m = fit(events, model=model, refine="off", seed=seed, **config)
+            return _validation_loss(m.info)
+        from evmult.validation import validate
+
+        m = fit(train, model=model, refine="off", seed=seed, **config)
+        generated = m.sample(len(held), seed=seed + 1)
+        return float(validate(held, generated, seed=seed).c2st["auc"])
 
     return run
 
