@@ -31,7 +31,7 @@ from evmult.io.files import atomic_path
 from evmult.io.tables import event_weights, json_safe, string_column, table_metadata
 from evmult.models.nn import split_context
 from evmult.models.sampling import Sampling
-from evmult.models.scoring import fit_pca
+from evmult.models.scoring import SCORE_BATCH, fit_pca
 from evmult.models.training import per_label_weights
 
 if TYPE_CHECKING:
@@ -173,7 +173,8 @@ class Generator(Sampling):
         gen = torch.Generator().manual_seed(seed + 3)
         noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
         with torch.no_grad():
-            codes = self._codes(noisy)
+            parts = [self._codes(noisy[i : i + SCORE_BATCH]) for i in range(0, len(x), SCORE_BATCH)]
+        codes = None if parts[0] is None else torch.cat([p for p in parts if p is not None])
         self.latent_pca = None if codes is None else fit_pca(codes, learned)
         self.refiner = None
         if self.refine.mode != "off":
@@ -262,11 +263,10 @@ class Generator(Sampling):
             scores = self._scores_of(table, draws=draws, seed=seed)
             return {n: scores[n] for n in names}
         # the process is a learned column: score as the most typical known process
-        n = len(table)
         best: dict[str, np.ndarray] = {}
         for i in range(len(encoding.processes)):
             relabelled = ak.with_field(
-                table, string_column(encoding.processes, np.full(n, i)), "process"
+                table, string_column(encoding.processes, np.full(len(table), i)), "process"
             )
             for name, values in self._scores_of(relabelled, draws=draws, seed=seed).items():
                 best[name] = np.minimum(best[name], values) if name in best else values
