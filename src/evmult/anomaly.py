@@ -289,7 +289,7 @@ class AnomalyStudy:
         ax.set_xlim(1e-3, 1)
         ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
         ax.set_ylabel(r"background rejection $1/\varepsilon_B$")
-        ax.legend(fontsize="small", loc="upper right")
+        ax.legend(fontsize="small", loc="lower left")
         mplhep.cms.text("Simulation", ax=ax, loc=0)
         ax.set_title(f"{self.channel}: {signal}", loc="right", fontsize="small")
         fig.tight_layout()
