@@ -63,11 +63,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         InputError: for a missing or unreadable file, or one without those keys.
     """
     file = Path(path)
-    try:
-        config = json.loads(file.read_text())
-    except (OSError, ValueError) as err:
-        msg = f"{file}: cannot read a configuration: {err}"
-        raise InputError(msg) from None
+    config = _json_file(file, "a configuration")
     if not isinstance(config, dict) or not isinstance(config.get("settings"), dict):
         msg = f"{file}: holds no settings (write one with `evmult tune`)"
         raise InputError(msg)
@@ -105,12 +101,16 @@ def read_config_space(path: str | Path) -> dict[str, Any]:
         InputError: for a missing or unreadable file, or one that is no JSON object.
     """
     file = Path(path)
-    try:
-        space = json.loads(file.read_text())
-    except (OSError, ValueError) as err:
-        msg = f"{file}: cannot read a search space: {err}"
-        raise InputError(msg) from None
+    space = _json_file(file, "a search space")
     if not isinstance(space, dict):
         msg = f"{file}: a search space is a JSON object of parameter -> distribution"
         raise InputError(msg)
     return space
+
+
+def _json_file(file: Path, what: str) -> Any:
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError) as err:
+        msg = f"{file}: cannot read {what}: {err}"
+        raise InputError(msg) from None
