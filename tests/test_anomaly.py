@@ -73,6 +73,10 @@ def test_an_events_scores_do_not_depend_on_the_other_events(model, zll: ak.Array
     assert all(np.array_equal(again[n], together[n]) for n in together)
     other = model.score(test, seed=1)
     assert not np.array_equal(other["density"], together["density"])
+    # a subset of the scores, in the order asked, with the same values
+    only = model.score(test, ["kl", "density"])
+    assert list(only) == ["kl", "density"]
+    assert all(np.array_equal(only[n], together[n]) for n in only)
 
 
 @pytest.mark.parametrize("family", SCORING)

@@ -195,7 +195,7 @@ class AELatent(Generator):
         return self.module.encoder(x)
 
     def _scores(
-        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+        self, x: torch.Tensor, noise: torch.Tensor, wanted: set[str], *, draws: int, seed: int
     ) -> dict[str, np.ndarray]:
         assert self.module is not None
         assert self.prior is not None
@@ -204,11 +204,12 @@ class AELatent(Generator):
         def scores(batch: torch.Tensor, _draw: int) -> dict[str, torch.Tensor]:
             events, c = split_context(batch, self.n_context)
             code = module.encoder(batch)
-            out = {
-                "reco": (module.decoder(join_context(code, c)) - events).pow(2).sum(-1),
-                "latent_density": -prior(c if self.n_context else None).log_prob(code),
-            }
-            if pca is not None:
+            out = {}
+            if "reco" in wanted:
+                out["reco"] = (module.decoder(join_context(code, c)) - events).pow(2).sum(-1)
+            if "latent_density" in wanted:
+                out["latent_density"] = -prior(c if self.n_context else None).log_prob(code)
+            if pca is not None and "latent_pca" in wanted:
                 out["latent_pca"] = mahalanobis(code, pca)
             return out
 

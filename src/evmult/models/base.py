@@ -260,25 +260,30 @@ class Generator(Sampling):
             raise InputError(msg)
         encoding = self._fitted()
         if "process" not in [c.name for c in encoding.columns]:
-            scores = self._scores_of(table, draws=draws, seed=seed)
-            return {n: scores[n] for n in names}
+            return self._scores_of(table, names, draws=draws, seed=seed)
         # the process is a learned column: score as the most typical known process
         best: dict[str, np.ndarray] = {}
         for i in range(len(encoding.processes)):
             relabelled = ak.with_field(
                 table, string_column(encoding.processes, np.full(len(table), i)), "process"
             )
-            for name, values in self._scores_of(relabelled, draws=draws, seed=seed).items():
+            for name, values in self._scores_of(relabelled, names, draws=draws, seed=seed).items():
                 best[name] = np.minimum(best[name], values) if name in best else values
-        return {n: best[n] for n in names}
+        return best
 
-    def _scores_of(self, table: ak.Array, *, draws: int, seed: int) -> dict[str, np.ndarray]:
+    def _scores_of(
+        self, table: ak.Array, names: list[str], *, draws: int, seed: int
+    ) -> dict[str, np.ndarray]:
+        """The scores ``names`` of a table's events, in that order."""
         encoding = self._fitted()
         x, noise = encoding.encode(table)
         if self.n_context:
             context = np.eye(self.n_context, dtype=np.float32)[encoding.label_index(table)]
             x, noise = np.hstack([x, context]), np.hstack([noise, np.zeros_like(context)])
-        return self._scores(torch.as_tensor(x), torch.as_tensor(noise), draws=draws, seed=seed)
+        scores = self._scores(
+            torch.as_tensor(x), torch.as_tensor(noise), set(names), draws=draws, seed=seed
+        )
+        return {n: scores[n] for n in names}
 
     def available_scores(self) -> tuple[str, ...]:
         """The scores of :attr:`score_names` this model gives: ``latent_pca`` only
@@ -286,10 +291,11 @@ class Generator(Sampling):
         return tuple(n for n in self.score_names if n != "latent_pca" or self.latent_pca)
 
     def _scores(
-        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+        self, x: torch.Tensor, noise: torch.Tensor, wanted: set[str], *, draws: int, seed: int
     ) -> dict[str, np.ndarray]:
-        """Every score of :attr:`score_names` for the encoded matrix ``x`` (with a
-        conditional model's context columns) and its training-noise widths."""
+        """The scores ``wanted`` (of :meth:`available_scores`) for the encoded matrix
+        ``x`` (with a conditional model's context columns) and its training-noise
+        widths; a family may skip the others."""
         raise NotImplementedError
 
     def _codes(self, x: torch.Tensor) -> torch.Tensor | None:  # noqa: ARG002

@@ -215,11 +215,18 @@ class _CopulaSampling:
             z = sample_copula(q, chol, labels)
         return self._vae().decoder(join_context(z, context)).numpy()
 
-    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
-        q, chol = self.copula
-        context = split_context(batch, self.n_context)[1]
-        labels = context.argmax(-1) if self.n_context else torch.zeros(len(mu), dtype=torch.long)
-        return super()._more_scores(batch, mu) | {"copula": copula_distance(mu, q, chol, labels)}  # type: ignore[misc]
+    def _more_scores(
+        self, batch: torch.Tensor, mu: torch.Tensor, wanted: set[str]
+    ) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = super()._more_scores(batch, mu, wanted)  # type: ignore[misc]
+        if "copula" in wanted:
+            q, chol = self.copula
+            context = split_context(batch, self.n_context)[1]
+            labels = (
+                context.argmax(-1) if self.n_context else torch.zeros(len(mu), dtype=torch.long)
+            )
+            out["copula"] = copula_distance(mu, q, chol, labels)
+        return out
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         tensors = super()._tensors()  # type: ignore[misc]

@@ -260,7 +260,7 @@ class FlowVAE(Generator):
         return self.module.encoder(x)[0]
 
     def _scores(
-        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+        self, x: torch.Tensor, noise: torch.Tensor, wanted: set[str], *, draws: int, seed: int
     ) -> dict[str, np.ndarray]:
         assert self.module is not None
         module, prior, pca = self.module, self.prior, self.latent_pca
@@ -273,24 +273,24 @@ class FlowVAE(Generator):
         def scores(batch: torch.Tensor, draw: int) -> dict[str, torch.Tensor]:
             events, c = split_context(batch, self.n_context)
             mu, log_var = module.encoder(batch)
-            sigma = (0.5 * log_var).exp()
-            eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
-            z = mu + sigma * eps
-            log_q = log_normal(eps) - sigma.log().sum(-1)
-            out = {
-                "reco": -module.decoder(join_context(mu, c)).log_prob(events),
-                "kl": kl_normal(mu, log_var),
-            }
-            if "density" in available:
+            out = {}
+            if "reco" in wanted:
+                out["reco"] = -module.decoder(join_context(mu, c)).log_prob(events)
+            if "kl" in wanted:
+                out["kl"] = kl_normal(mu, log_var)
+            if "density" in wanted:
+                sigma = (0.5 * log_var).exp()
+                eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
+                z = mu + sigma * eps
+                log_q = log_normal(eps) - sigma.log().sum(-1)
                 log_px = module.decoder(join_context(z, c)).log_prob(events)
                 out["density"] = -(log_px + latent_log_prob(z, c) - log_q)
-            if "latent_density" in available:
+            if "latent_density" in wanted:
                 out["latent_density"] = -latent_log_prob(mu, c)
-            if pca is not None:
+            if pca is not None and "latent_pca" in wanted:
                 out["latent_pca"] = mahalanobis(mu, pca)
             return out
 
-        available = self.available_scores()
         return averaged(x, noise, draws, seed, scores)
 
     def _tensors(self) -> dict[str, torch.Tensor]:

@@ -162,27 +162,33 @@ class PlainVAE(Generator):
         return self._vae().encoder(x)[0]
 
     def _scores(
-        self, x: torch.Tensor, noise: torch.Tensor, *, draws: int, seed: int
+        self, x: torch.Tensor, noise: torch.Tensor, wanted: set[str], *, draws: int, seed: int
     ) -> dict[str, np.ndarray]:
         vae, pca = self._vae(), self.latent_pca
 
         def scores(batch: torch.Tensor, draw: int) -> dict[str, torch.Tensor]:
             events, c = split_context(batch, self.n_context)
             mu = vae.encoder(batch)[0]
-            eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
-            out = {
-                "reco": (vae.decode(mu, c) - events).pow(2).sum(-1),
-                "kl": vae.posterior(batch, eps)[1],
-            }
-            if pca is not None:
+            out = {}
+            if "reco" in wanted:
+                out["reco"] = (vae.decode(mu, c) - events).pow(2).sum(-1)
+            if "kl" in wanted:
+                eps = fixed_normal(seed + 1, draw, mu.shape[1]).expand_as(mu)
+                out["kl"] = vae.posterior(batch, eps)[1]
+            if pca is not None and "latent_pca" in wanted:
                 out["latent_pca"] = mahalanobis(mu, pca)
-            return out | self._more_scores(batch, mu)
+            return out | self._more_scores(batch, mu, wanted)
 
         return averaged(x, noise, draws, seed, scores)
 
-    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: ARG002
-        """The scores a variant adds for a batch with posterior means ``mu`` (the
-        discriminator's, the copula's)."""
+    def _more_scores(
+        self,
+        batch: torch.Tensor,  # noqa: ARG002
+        mu: torch.Tensor,  # noqa: ARG002
+        wanted: set[str],  # noqa: ARG002
+    ) -> dict[str, torch.Tensor]:
+        """The scores ``wanted`` that a variant adds, for a batch with posterior means
+        ``mu`` (the discriminator's, the copula's)."""
         return {}
 
     def _tensors(self) -> dict[str, torch.Tensor]:

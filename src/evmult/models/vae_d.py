@@ -236,9 +236,14 @@ class VAED(PlainVAE):
         )
         return {"vae": record}
 
-    def _more_scores(self, batch: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _more_scores(
+        self, batch: torch.Tensor, mu: torch.Tensor, wanted: set[str]
+    ) -> dict[str, torch.Tensor]:
         assert isinstance(self.module, _AdversarialVAE)
-        return super()._more_scores(batch, mu) | {"discriminator": -self.module.disc(batch)[1]}
+        out = super()._more_scores(batch, mu, wanted)
+        if "discriminator" in wanted:
+            out["discriminator"] = -self.module.disc(batch)[1]
+        return out
 
 
 class VAENFD(VAED):
