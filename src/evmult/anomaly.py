@@ -185,14 +185,14 @@ def working_points(
         :data:`MIN_PASSING` background events pass); ``curve`` (ε_S at each of the
         stored curve's background efficiencies).
     """
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import auc, roc_curve
 
     w = np.ones(len(y)) if weights is None else np.asarray(weights, np.float64)
     fpr, tpr, _ = roc_curve(y, score, sample_weight=w)
     n_background = int(np.sum(y == 0))
     eps_s = {e: float(np.interp(e, fpr, tpr)) for e in BACKGROUND_EFFICIENCIES}
     return {
-        "auc": float(roc_auc_score(y, score, sample_weight=w)),
+        "auc": float(auc(fpr, tpr)),  # roc_auc_score's area, without sorting again
         "eps_s": eps_s,
         "sic": {e: s / np.sqrt(e) for e, s in eps_s.items()},
         "resolved": {e: n_background * e >= MIN_PASSING for e in BACKGROUND_EFFICIENCIES},
