@@ -161,6 +161,9 @@ def test_the_study_reports_every_score_and_writes_its_report(
     assert "Anomaly scores" in (out / "report.html").read_text()
     with pytest.raises(InputError, match="at least one signal"):
         anomaly_study(model, test, {})
+    # signal and background see the same noise: the background itself is no signal
+    same = anomaly_study(model, test, {"copy": test}, ["density"], bootstrap=2)
+    assert same.rows[0]["auc"]["value"] == pytest.approx(0.5, abs=1e-12)
 
 
 def test_score_writes_columns_and_branches_the_processor_reads(

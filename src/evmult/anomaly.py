@@ -375,7 +375,7 @@ def anomaly_study(
     rng = np.random.default_rng(seed)
     rows = []
     for label, table in signals.items():
-        s_scores = model.score(table, names, draws=draws, seed=seed + 1)
+        s_scores = model.score(table, names, draws=draws, seed=seed)  # the same noise vectors
         y = np.r_[np.zeros(len(background)), np.ones(len(table))]
         w = np.r_[b_weights, event_weights(table)]
         resamples = [rng.poisson(1.0, len(y)) for _ in range(bootstrap)]
