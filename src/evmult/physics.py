@@ -76,6 +76,8 @@ def resonance_mass(table: ak.Array, resonance: Resonance) -> np.ndarray:
     if resonance.method == "sum":  # a mass of two or more objects
         return np.where(ak.to_numpy(ak.num(objects)) >= 2, invariant_mass(objects), np.nan)
     if resonance.method == "max_pt_triplet":
+        # in float64: the mass of three collimated float32 jets loses up to 1e-4
+        objects = ak.values_astype(objects, np.float64)
         trip = ak.combinations(objects, 3, fields=["a", "b", "c"])
         p4 = trip.a + trip.b + trip.c
         best = ak.argmax(p4.pt, axis=1, keepdims=True)
