@@ -101,7 +101,7 @@ def score_table(
 
 def _record(model: Generator, names: list[str], draws: int, seed: int) -> dict[str, Any]:
     return {
-        "model": model.name,
+        "model": model.title,
         "channel": model.info.get("channel"),
         "n_train": model.info.get("n_train"),
         "scores": names,
@@ -402,7 +402,7 @@ def anomaly_study(
                 }
             )
     setup = {
-        "model": model.name,
+        "model": model.title,
         "n_train": model.info.get("n_train"),
         "train_sources": model.info.get("sources", []),
         "scores": list(b_scores),

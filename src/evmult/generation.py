@@ -242,7 +242,7 @@ def provenance(model: Any, p: Plan, *, model_file: str | Path | None = None) -> 
     record = {
         "channel": model.info["channel"],
         "generated": {
-            "model": model.name,
+            "model": model.title,
             "seed": p.seed,
             "n": p.n,
             "factor": p.n / model.info["n_train"],

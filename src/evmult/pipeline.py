@@ -27,6 +27,7 @@ from evmult.io.files import file_sha256
 from evmult.io.tables import as_table, table_metadata
 from evmult.models import DEFAULT_MODEL, MODELS, Generator
 from evmult.models import load as load_model
+from evmult.models.ensemble import ensemble_of
 
 __all__ = ["PRESETS", "apply_overrides", "fit", "load", "multiply"]
 
@@ -123,7 +124,9 @@ def fit(
         progress: show progress bars.
         **settings: configuration fields of the family, ``train.epochs`` style keys
             given as ``{"train.epochs": 50}``; ``refine.*`` keys set the refiner's
-            (:class:`~evmult.models.refiner.RefineSettings`, e.g. ``refine.quantile``).
+            (:class:`~evmult.models.refiner.RefineSettings`, e.g. ``refine.quantile``);
+            ``members=K`` trains an ensemble of K models of the family with different
+            seeds (:class:`~evmult.models.ensemble.Ensemble`).
 
     Returns:
         The fitted generator.
@@ -144,6 +147,7 @@ def fit(
         settings = dict(channel.generator) | settings
     if condition is None and preset_condition is not None and channel is not None:
         condition = _conditions_of(preset_condition, channel)
+    members = int(settings.pop("members", 1))
     family = MODELS[model]
     refining = {
         k.removeprefix("refine."): v for k, v in settings.items() if k.startswith("refine.")
@@ -154,7 +158,10 @@ def fit(
         family.Config(), {k: v for k, v in settings.items() if not k.startswith("refine.")}
     )
     selection = selection_check(channel.name, meta.get("options")) if channel is not None else None
-    gen = family(config, condition=condition, selection=selection)
+    if members == 1:
+        gen: Generator = family(config, condition=condition, selection=selection)
+    else:
+        gen = ensemble_of(model, config, members, condition=condition, selection=selection)
     gen.refine = apply_overrides(gen.refine, refining)
     gen.fit(data, seed=seed, progress=progress)
     if not isinstance(table, ak.Array):  # for --include-original

@@ -205,13 +205,18 @@ def run_train(args: argparse.Namespace) -> int:
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out, force=args.force)
-    runs = {k: v for k, v in model.info.items() if isinstance(v, dict) and "seconds" in v}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for record in model.info.get("members", [model.info]):  # an ensemble's: one per member
+        for k, v in record.items():
+            if isinstance(v, dict) and "seconds" in v:
+                runs.setdefault(k, []).append(v)
     timing = ", ".join(
-        f"{k} {v['epochs_run']} epochs {v['seconds']:.0f} s on {v['device']}"
-        for k, v in runs.items()
+        f"{k} {'+'.join(str(v['epochs_run']) for v in vs)} epochs "
+        f"{sum(v['seconds'] for v in vs):.0f} s on {vs[0]['device']}"
+        for k, vs in runs.items()
     )
     print(
-        f"{model.name} on {model.info['n_train']:,} {model.info['channel']} events ({timing}) -> {out}"
+        f"{model.title} on {model.info['n_train']:,} {model.info['channel']} events ({timing}) -> {out}"
     )
     if model.labels:
         counts = ", ".join(f"{k} {v['n']:,}" for k, v in model.info["labels"].items())

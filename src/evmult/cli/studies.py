@@ -247,7 +247,7 @@ def run_worth(args: argparse.Namespace) -> int:
     record = curve.record()
     print(f"{args.model}: {describe(record)}")
     if out is not None:
-        write_curve(curve, out, title=f"{model.info['channel']}: {model.name}", force=args.force)
+        write_curve(curve, out, title=f"{model.info['channel']}: {model.title}", force=args.force)
         print(f"worth.json and worth.png -> {out}")
     if args.record:
         reference = Path(args.reference)

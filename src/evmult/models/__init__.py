@@ -16,6 +16,7 @@ from evmult.models.ae_latent import AELatent
 from evmult.models.alpha_vae import AlphaVAE
 from evmult.models.base import Generator, read_model_file
 from evmult.models.copula_vae import CopulaVAE, CopulaVAED
+from evmult.models.ensemble import Ensemble
 from evmult.models.flow_vae import FlowVAE
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.training import pick_device
@@ -33,6 +34,7 @@ __all__ = [
     "AlphaVAE",
     "CopulaVAE",
     "CopulaVAED",
+    "Ensemble",
     "FlowVAE",
     "Generator",
     "PlainVAE",
@@ -53,7 +55,8 @@ MODELS: dict[str, type[Generator]] = {
     AELatent.name: AELatent,
     SmearingMultiplier.name: SmearingMultiplier,
 }
-"""Model families by name (``evmult train --model NAME``)."""
+"""Model families by name (``evmult train --model NAME``); an :class:`Ensemble` of any
+but ``smearing`` is ``members=K`` (:func:`evmult.fit`)."""
 
 DEFAULT_MODEL = FlowVAE.name
 
@@ -68,7 +71,8 @@ def load(path: str | Path) -> Generator:
             format, or one of a family this evmult does not know.
     """
     header, tensors = read_model_file(path)
-    family = MODELS.get(str(header.get("model")))
+    name = str(header.get("model"))
+    family = Ensemble if name == Ensemble.name else MODELS.get(name)
     if family is None:
         msg = f"{path}: holds a {header.get('model')!r} model; known: {', '.join(MODELS)}"
         raise ModelFileError(msg)

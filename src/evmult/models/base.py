@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "PCA_PREFIX",
     "Generator",
     "read_model_file",
 ]
@@ -50,7 +51,7 @@ another version is refused with a message to retrain)."""
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
 
-_PCA = "latent_pca."
+PCA_PREFIX = "latent_pca."
 """Prefix of the principal axes of the training codes (the ``latent_pca`` score); a
 file written before they were stored loads without that score."""
 
@@ -170,16 +171,24 @@ class Generator(Sampling):
             noise = np.hstack([noise, np.zeros_like(context)])
         learned = weights if encoding.condition is None else per_label_weights(weights, index)
         self.info |= self._fit_matrix(x, noise, learned, seed=seed, progress=progress)
+        self.latent_pca = self._latent_pca(x, noise, learned, seed=seed)
+        self.refiner = None
+        if self.refine.mode != "off":
+            self._fit_refiner(table, weights, seed=seed, progress=progress)
+        return self
+
+    def _latent_pca(
+        self, x: np.ndarray, noise: np.ndarray, weights: np.ndarray, *, seed: int
+    ) -> dict[str, torch.Tensor] | None:
+        """The principal axes of the trained model's codes of its training matrix (with
+        one draw of the training noise), for the ``latent_pca`` score; ``None`` for a
+        family without an encoder."""
         gen = torch.Generator().manual_seed(seed + 3)
         noisy = torch.as_tensor(x) + torch.as_tensor(noise) * torch.randn(x.shape, generator=gen)
         with torch.no_grad():
             parts = [self._codes(noisy[i : i + SCORE_BATCH]) for i in range(0, len(x), SCORE_BATCH)]
         codes = None if parts[0] is None else torch.cat([p for p in parts if p is not None])
-        self.latent_pca = None if codes is None else fit_pca(codes, learned)
-        self.refiner = None
-        if self.refine.mode != "off":
-            self._fit_refiner(table, weights, seed=seed, progress=progress)
-        return self
+        return None if codes is None else fit_pca(codes, weights)
 
     def _fit_refiner(
         self, table: ak.Array, weights: np.ndarray, *, seed: int, progress: bool
@@ -305,6 +314,12 @@ class Generator(Sampling):
         return None
 
     @property
+    def title(self) -> str:
+        """The model as reports and files name it: its family (an ensemble: ``ensemble
+        of 5 flow-vae``)."""
+        return self.name
+
+    @property
     def n_context(self) -> int:
         """Context columns of a conditional model (its number of labels), else 0."""
         encoding = self._fitted()
@@ -342,7 +357,7 @@ class Generator(Sampling):
         }
         tensors = dict(self._tensors())
         if self.latent_pca is not None:
-            tensors |= {f"{_PCA}{k}": v for k, v in self.latent_pca.items()}
+            tensors |= {f"{PCA_PREFIX}{k}": v for k, v in self.latent_pca.items()}
         if self.refiner is not None:
             header["refiner"] = {"n_inputs": self.refiner.mean.numel()}
             tensors |= {f"{_REFINER}{k}": v for k, v in self.refiner.state_dict().items()}
@@ -404,10 +419,14 @@ class Generator(Sampling):
                         if k.startswith(_REFINER)
                     }
                 )
-            pca = {k.removeprefix(_PCA): v for k, v in tensors.items() if k.startswith(_PCA)}
+            pca = {
+                k.removeprefix(PCA_PREFIX): v
+                for k, v in tensors.items()
+                if k.startswith(PCA_PREFIX)
+            }
             model.latent_pca = pca or None
             model._load_tensors(
-                {k: v for k, v in tensors.items() if not k.startswith((_REFINER, _PCA))}
+                {k: v for k, v in tensors.items() if not k.startswith((_REFINER, PCA_PREFIX))}
             )
         except (RuntimeError, KeyError) as err:
             msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
