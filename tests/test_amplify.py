@@ -142,10 +142,11 @@ def test_worth_warning_only_far_beyond_a_measured_factor() -> None:
     assert worth_warning(bound, 10**6) is None  # a lower bound never warns
 
 
-def test_the_small_preset_reflects_and_keeps_the_flavour_shares(zll: ak.Array) -> None:
+def test_the_small_preset_reflects_keeps_the_flavour_shares_and_pools_five(zll: ak.Array) -> None:
     train = zll[:800]
     model = fit(train, preset="small", seed=1, refine="off", **QUICK["flow-vae"])
-    assert model.config.mirror
+    assert model.config.members == 5
+    assert model.config.member.mirror
     assert model.condition == "flavour"
     assert model.labels == ["e", "mu"]
     events = model.sample(8_000, seed=2)
@@ -154,11 +155,13 @@ def test_the_small_preset_reflects_and_keeps_the_flavour_shares(zll: ak.Array) -
     # a condition asked for beats the preset's
     other = fit(train, preset="small", condition="nJet", seed=1, refine="off", **QUICK["flow-vae"])
     assert other.condition == "nJet"
-    assert other.config.mirror
+    assert other.config.member.mirror
+    single = fit(train, preset="small", members=1, seed=1, refine="off", **QUICK["flow-vae"])
+    assert single.config.mirror
 
 
 def test_the_small_preset_asks_no_flavour_of_events_without_leptons() -> None:
     inclusive = extract([DEMO_SAMPLE], "inclusive")[:600]  # 0, 1 or 2 leptons
     model = fit(inclusive, preset="small", seed=1, refine="off", **QUICK["flow-vae"])
     assert model.condition is None
-    assert model.config.mirror
+    assert model.config.member.mirror

@@ -238,7 +238,7 @@ def test_the_small_preset_asks_no_flavour_of_a_channel_without_leptons(dplus: ak
 
     from evmult.pipeline import fit
 
-    model = fit(dplus[:500], preset="small", seed=1, refine="off", **QUICK["flow-vae"])
+    model = fit(dplus[:500], preset="small", members=1, seed=1, refine="off", **QUICK["flow-vae"])
     assert model.condition is None
     assert model.config.mirror
 

@@ -384,6 +384,7 @@ def amplification_study(
     settings = dict(settings or {})
     curves: dict[int, list[WorthCurve]] = {}
     seconds: dict[int, list[float]] = {}
+    title = model
     for size in sizes:
         for r in range(repeats):
             train, reference = split_table(data, n=size, seed=seed + r)
@@ -391,6 +392,7 @@ def amplification_study(
             start = time.perf_counter()
             gen = fit(train, model=model, seed=seed + r, **settings)
             seconds.setdefault(size, []).append(time.perf_counter() - start)
+            title = gen.title
             curve = worth_curve(
                 gen,
                 reference,
@@ -409,7 +411,7 @@ def amplification_study(
             )
     meta = table_metadata(data)
     setup = {
-        "model": model,
+        "model": title,
         "settings": settings,
         "sizes": sizes,
         "factors": sorted(factors),
