@@ -165,3 +165,20 @@ def test_the_small_preset_asks_no_flavour_of_events_without_leptons() -> None:
     model = fit(inclusive, preset="small", seed=1, refine="off", **QUICK["flow-vae"])
     assert model.condition is None
     assert model.config.member.mirror
+
+
+def test_a_calibrated_model_makes_the_training_shares_of_its_integers(
+    zll: ak.Array, tmp_path: Path
+) -> None:
+    train = zll[:1500]
+    model = fit(train, seed=1, refine="off", calibrate=True, **QUICK["flow-vae"])
+    assert {"nJet", "jet1_btag"} <= set(model.info["calibration"])
+    events = model.sample(20_000, seed=2)
+    for count in range(3):
+        want = np.mean(ak.to_numpy(train.nJet) == count)
+        assert np.mean(ak.to_numpy(events.nJet) == count) == pytest.approx(want, abs=0.01)
+    loaded = load(model.save(tmp_path / "c.evmult"))
+    assert ak.array_equal(loaded.sample(300, seed=3), model.sample(300, seed=3))
+    plain = fit(train, seed=1, refine="off", **QUICK["flow-vae"])
+    assert "calibration" not in plain.info
+    assert all(not c.cuts for c in plain._fitted().columns)

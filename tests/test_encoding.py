@@ -350,3 +350,47 @@ def test_more_objects_than_the_channel_keeps_is_a_clear_error() -> None:
         InputError, match=r"zll keeps at most 2 Jet objects; event \d+ has 3 .*max_jets=2"
     ):
         Encoding.fit(table, "zll")
+
+
+def _shares(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    values = values[np.isfinite(values)]
+    return np.array([np.mean(values == k) for k in np.arange(low, high + 1)])
+
+
+def test_calibrated_cuts_give_the_training_shares_in_the_models_order(zll: ak.Array) -> None:
+    enc = Encoding.fit(zll, "zll")
+    names = [c.name for c in enc.columns]
+    j, b = names.index("nJet"), names.index("jet1_btag")
+    njet, btag = enc.columns[j], enc.columns[b]
+    rng = np.random.default_rng(1)
+    # a model that under-fills the larger values: every count 0.5 too low, b-tags too
+    x = enc.transform(zll, rng=rng)
+    x[:, j] -= 0.5 / njet.std
+    x[:, b] -= 0.5 / btag.std
+    truth = enc.inverse(enc.transform(zll), rng=rng)
+    want_n = _shares(ak.to_numpy(truth.nJet).astype(float), njet.low, njet.high)
+    first_b = ak.to_numpy(ak.fill_none(ak.firsts(truth.Jet.btag), np.nan)).astype(float)
+    want_b = _shares(first_b, 0, 1)
+    before = enc.inverse(x, rng=rng)
+    assert (
+        np.abs(_shares(ak.to_numpy(before.nJet).astype(float), njet.low, njet.high) - want_n).max()
+        > 0.05
+    )
+    cuts = enc.calibrate(x, zll, np.ones(len(zll)))
+    assert set(cuts) >= {"nJet", "jet1_btag"}
+    after = enc.inverse(x, rng=rng)
+    got_n = _shares(ak.to_numpy(after.nJet).astype(float), njet.low, njet.high)
+    np.testing.assert_allclose(got_n, want_n, atol=2e-3)
+    got_b = ak.to_numpy(ak.fill_none(ak.firsts(after.Jet.btag), np.nan)).astype(float)
+    np.testing.assert_allclose(_shares(got_b, 0, 1), want_b, atol=5e-3)
+    # monotone: a larger value never decodes to a smaller count
+    order = np.argsort(x[:, j])
+    assert np.all(np.diff(ak.to_numpy(after.nJet)[order]) >= 0)
+    # the cuts are part of the state; a state without them (older files) rounds
+    again = Encoding.from_state(json.loads(json.dumps(enc.state())))
+    assert again.columns[j].cuts == njet.cuts
+    state = enc.state()
+    for c in state["columns"]:
+        c.pop("cuts")
+    old = Encoding.from_state(state)
+    assert ak.array_equal(old.inverse(x, rng=np.random.default_rng(2)).nJet, before.nJet)

@@ -40,7 +40,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "refine.mode": "off",
     },
     "mixture": {"mirror": True, "train.epochs": 400, "train.patience": 40},
-    "small": {"mirror": True, "condition": "flavour", "members": 5},
+    "small": {"mirror": True, "condition": "flavour", "members": 5, "calibrate": True},
 }
 """Named settings of the default model: ``fast`` trades fidelity for generation speed
 (affine coupling instead of splines; latent points drawn around the encoded training
@@ -53,9 +53,10 @@ a better validation loss. ``small`` is for a few thousand training events, where
 the generated events are worth matters most (:mod:`evmult.amplify`): reflections, and,
 where no other condition is asked for and every event has a lepton, the leading
 lepton's flavour as a condition (so the e/μ shares are the training sample's exactly,
-where a learned flavour bit misses them by a few per cent), and an ensemble of five
+where a learned flavour bit misses them by a few per cent), an ensemble of five
 members (:mod:`evmult.models.ensemble`), whose pooled events average out the errors
-each training's seed imprints (five times the training time)."""
+each training's seed imprints (five times the training time), and integers decoded at
+the training shares (``calibrate``), which the members would all under-fill alike."""
 
 
 def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
@@ -128,7 +129,9 @@ def fit(
             given as ``{"train.epochs": 50}``; ``refine.*`` keys set the refiner's
             (:class:`~evmult.models.refiner.RefineSettings`, e.g. ``refine.quantile``);
             ``members=K`` trains an ensemble of K models of the family with different
-            seeds (:class:`~evmult.models.ensemble.Ensemble`).
+            seeds (:class:`~evmult.models.ensemble.Ensemble`); ``calibrate=True`` decodes
+            the discrete columns at the training shares
+            (:meth:`~evmult.encoding.Encoding.calibrate`).
 
     Returns:
         The fitted generator.
@@ -150,6 +153,7 @@ def fit(
     if condition is None and preset_condition is not None and channel is not None:
         condition = _conditions_of(preset_condition, channel)
     members = int(settings.pop("members", 1))
+    calibrate = bool(_parse(settings.pop("calibrate", False)))
     family = MODELS[model]
     refining = {
         k.removeprefix("refine."): v for k, v in settings.items() if k.startswith("refine.")
@@ -160,10 +164,15 @@ def fit(
         family.Config(), {k: v for k, v in settings.items() if not k.startswith("refine.")}
     )
     selection = selection_check(channel.name, meta.get("options")) if channel is not None else None
+    options: dict[str, Any] = {
+        "condition": condition,
+        "selection": selection,
+        "calibrate": calibrate,
+    }
     if members == 1:
-        gen: Generator = family(config, condition=condition, selection=selection)
+        gen: Generator = family(config, **options)
     else:
-        gen = ensemble_of(model, config, members, condition=condition, selection=selection)
+        gen = ensemble_of(model, config, members, **options)
     gen.refine = apply_overrides(gen.refine, refining)
     gen.fit(data, seed=seed, progress=progress)
     if not isinstance(table, ak.Array):  # for --include-original

@@ -56,6 +56,9 @@ class Column:
         low: smallest integer seen (discrete columns).
         high: largest integer seen (discrete columns).
         centre: circular mean subtracted from a relative φ before wrapping.
+        cuts: for a discrete column calibrated to the training sample's shares
+            (:meth:`evmult.encoding.Encoding.calibrate`), the decoded values at which
+            each integer after ``low`` begins; empty: values are rounded.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Column:
     low: float = 0.0
     high: float = 0.0
     centre: float = 0.0
+    cuts: list[float] = dataclasses.field(default_factory=list)
 
     @classmethod
     def fit(cls, name: str, present: np.ndarray) -> Column:
@@ -111,7 +115,8 @@ def destandardise(
     x: np.ndarray, columns: list[Column], constants: dict[str, float]
 ) -> dict[str, np.ndarray]:
     """Column name -> decoded quantity of a matrix (integers rounded into their range,
-    azimuths wrapped), with the ``constants`` broadcast."""
+    or cut at a calibrated column's :attr:`Column.cuts`; azimuths wrapped), with the
+    ``constants`` broadcast."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
     v: dict[str, np.ndarray] = {k: np.full(n, c) for k, c in constants.items()}
@@ -119,7 +124,9 @@ def destandardise(
         value = x[:, j] * col.std + col.mean
         if col.name.endswith("_dphi"):
             value = wrap_phi(value + col.centre)
-        if col.kind == "discrete":
+        if col.kind == "discrete" and col.cuts:
+            value = col.low + np.searchsorted(col.cuts, value, side="right").astype(np.float64)
+        elif col.kind == "discrete":
             value = np.clip(np.rint(value), col.low, col.high)
         v[col.name] = value
     return v
