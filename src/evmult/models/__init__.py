@@ -18,6 +18,7 @@ from evmult.models.base import Generator, read_model_file
 from evmult.models.copula_vae import CopulaVAE, CopulaVAED
 from evmult.models.ensemble import Ensemble
 from evmult.models.flow_vae import FlowVAE
+from evmult.models.registry import MODELS
 from evmult.models.smearing import SmearingMultiplier
 from evmult.models.training import pick_device
 from evmult.models.vae import PlainVAE
@@ -42,21 +43,6 @@ __all__ = [
     "load",
     "pick_device",
 ]
-
-MODELS: dict[str, type[Generator]] = {
-    FlowVAE.name: FlowVAE,
-    PlainVAE.name: PlainVAE,
-    AlphaVAE.name: AlphaVAE,
-    VAENF.name: VAENF,
-    VAED.name: VAED,
-    VAENFD.name: VAENFD,
-    CopulaVAE.name: CopulaVAE,
-    CopulaVAED.name: CopulaVAED,
-    AELatent.name: AELatent,
-    SmearingMultiplier.name: SmearingMultiplier,
-}
-"""Model families by name (``evmult train --model NAME``); an :class:`Ensemble` of any
-but ``smearing`` is ``members=K`` (:func:`evmult.fit`)."""
 
 DEFAULT_MODEL = FlowVAE.name
 

@@ -27,6 +27,7 @@ import torch
 
 from evmult.errors import InputError
 from evmult.models.base import PCA_PREFIX, Generator
+from evmult.models.registry import MODELS
 
 __all__ = ["Ensemble", "EnsembleConfig", "ensemble_of", "member_seed"]
 
@@ -56,8 +57,6 @@ class EnsembleConfig:
     member: Any = None
 
     def __post_init__(self) -> None:
-        from evmult.models import MODELS
-
         family = MODELS.get(self.family)
         if family is None:
             msg = f"unknown model family {self.family!r} for an ensemble"
@@ -98,7 +97,6 @@ class Ensemble(Generator):
 
     def _member(self) -> Generator:
         """A new, untrained member sharing this ensemble's encoding."""
-        from evmult.models import MODELS
         from evmult.models.refiner import RefineSettings
 
         member = MODELS[self.config.family](
