@@ -97,6 +97,10 @@ def test_scores_are_the_members_scores_averaged(ensemble: Ensemble, zll: ak.Arra
 def test_bad_ensembles_and_files(ensemble: Ensemble, zll: ak.Array, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least 2 members"):
         fit(zll, members=0, **QUICK["flow-vae"])
+    with pytest.raises(InputError, match="members must be a whole number"):
+        fit(zll, members="five", **QUICK["flow-vae"])
+    with pytest.raises(InputError, match="calibrate must be true or false"):
+        fit(zll, calibrate="sometimes", **QUICK["flow-vae"])
     with pytest.raises(InputError, match="no seed to vary"):
         fit(zll, model="smearing", members=2)
     path = ensemble.save(tmp_path / "e.evmult")

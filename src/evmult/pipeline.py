@@ -152,8 +152,16 @@ def fit(
         settings = dict(channel.generator) | settings
     if condition is None and preset_condition is not None and channel is not None:
         condition = _conditions_of(preset_condition, channel)
-    members = int(settings.pop("members", 1))
-    calibrate = bool(_parse(settings.pop("calibrate", False)))
+    members, calibrate = (
+        _parse(settings.pop("members", 1)),
+        _parse(settings.pop("calibrate", False)),
+    )
+    if not isinstance(members, int) or isinstance(members, bool):
+        msg = f"members must be a whole number of models, got {members!r}"
+        raise InputError(msg)
+    if not isinstance(calibrate, bool):
+        msg = f"calibrate must be true or false, got {calibrate!r}"
+        raise InputError(msg)
     family = MODELS[model]
     refining = {
         k.removeprefix("refine."): v for k, v in settings.items() if k.startswith("refine.")
