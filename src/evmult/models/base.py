@@ -203,12 +203,12 @@ class Generator(Sampling):
             labels = np.repeat(np.arange(len(counts)), list(counts.values()))
             context = torch.as_tensor(np.eye(self.n_context, dtype=np.float32)[labels])
         generated = self._sample_matrix(n, seed=seed + 104_729, context=context)
-        encoding = self._fitted()
-        encoding.calibrate(generated, table, weights, labels=labels)
-        # again among the events sampling keeps (the selection redraws the others)
         finite = np.isfinite(generated).all(axis=1)
         generated = generated[finite]
         labels = None if labels is None else labels[finite]
+        encoding = self._fitted()
+        encoding.calibrate(generated, table, weights, labels=labels)
+        # again among the events sampling keeps (the selection redraws the others)
         decoded = encoding.inverse(generated, rng=np.random.default_rng(seed), labels=labels)
         keep = encoding.consistent(generated, decoded)
         if self.selection is not None:
