@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
-    "PCA_PREFIX",
     "Generator",
     "read_model_file",
 ]
@@ -51,7 +50,7 @@ another version is refused with a message to retrain)."""
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
 
-PCA_PREFIX = "latent_pca."
+_PCA = "latent_pca."
 """Prefix of the principal axes of the training codes (the ``latent_pca`` score); a
 file written before they were stored loads without that score."""
 
@@ -395,12 +394,10 @@ class Generator(Sampling):
             "info": self.info,
             "refine": dataclasses.asdict(self.refine),
         }
-        tensors = dict(self._tensors())
-        if self.latent_pca is not None:
-            tensors |= {f"{PCA_PREFIX}{k}": v for k, v in self.latent_pca.items()}
+        tensors = self._learned_tensors()
         if self.refiner is not None:
             header["refiner"] = {"n_inputs": self.refiner.mean.numel()}
-            tensors |= {f"{_REFINER}{k}": v for k, v in self.refiner.state_dict().items()}
+            tensors |= prefixed(_REFINER, self.refiner.state_dict())
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(path, force=force) as tmp:
             save_file(tensors, str(tmp), metadata={"evmult": json.dumps(json_safe(header))})
@@ -451,27 +448,28 @@ class Generator(Sampling):
             )
             raise ModelFileError(msg) from None
         try:
+            refiner, learned = split_prefixed(_REFINER, tensors)
             if model.refiner is not None:
-                model.refiner.load_state_dict(
-                    {
-                        k.removeprefix(_REFINER): v
-                        for k, v in tensors.items()
-                        if k.startswith(_REFINER)
-                    }
-                )
-            pca = {
-                k.removeprefix(PCA_PREFIX): v
-                for k, v in tensors.items()
-                if k.startswith(PCA_PREFIX)
-            }
-            model.latent_pca = pca or None
-            model._load_tensors(
-                {k: v for k, v in tensors.items() if not k.startswith((_REFINER, PCA_PREFIX))}
-            )
+                model.refiner.load_state_dict(refiner)
+            model._load_learned(learned)
         except (RuntimeError, KeyError) as err:
             msg = f"{path}: its tensors do not fit a {name!r} model: {err}"
             raise ModelFileError(msg) from None
         return model
+
+    def _learned_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything the family learned (:meth:`_tensors`) and the principal axes of
+        its training codes, as named tensors."""
+        tensors = dict(self._tensors())
+        if self.latent_pca is not None:
+            tensors |= prefixed(_PCA, self.latent_pca)
+        return tensors
+
+    def _load_learned(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        """Restore what :meth:`_learned_tensors` returned."""
+        pca, own = split_prefixed(_PCA, tensors)
+        self.latent_pca = pca or None
+        self._load_tensors(own)
 
     # ------------------------------------------------------------------ for subclasses
     def _encoding_options(self) -> dict[str, Any]:
@@ -499,6 +497,19 @@ class Generator(Sampling):
             msg = f"this {self.name} model is not fitted yet; call fit(table) first"
             raise EvmultError(msg)
         return self.encoding
+
+
+def prefixed(prefix: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``tensors`` with ``prefix`` before every name (a part of a model file)."""
+    return {f"{prefix}{k}": v for k, v in tensors.items()}
+
+
+def split_prefixed(
+    prefix: str, tensors: Mapping[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The tensors named with ``prefix`` (the prefix removed) and all the others."""
+    inside = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+    return inside, {k: v for k, v in tensors.items() if not k.startswith(prefix)}
 
 
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

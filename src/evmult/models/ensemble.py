@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from evmult.errors import InputError
-from evmult.models.base import PCA_PREFIX, Generator
+from evmult.models.base import Generator, prefixed, split_prefixed
 from evmult.models.registry import MODELS
 
 __all__ = ["Ensemble", "EnsembleConfig", "ensemble_of", "member_seed"]
@@ -144,26 +144,18 @@ class Ensemble(Generator):
     def _tensors(self) -> dict[str, torch.Tensor]:
         tensors: dict[str, torch.Tensor] = {}
         for k, member in enumerate(self.members):
-            own = dict(member._tensors())
-            if member.latent_pca is not None:
-                own |= {f"{PCA_PREFIX}{name}": t for name, t in member.latent_pca.items()}
-            tensors |= {f"{_MEMBER.format(k)}{name}": t for name, t in own.items()}
+            tensors |= prefixed(_MEMBER.format(k), member._learned_tensors())
         return tensors
 
     def _load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.members = []
         for k in range(self.config.members):
-            prefix = _MEMBER.format(k)
-            own = {n.removeprefix(prefix): t for n, t in tensors.items() if n.startswith(prefix)}
+            own, _ = split_prefixed(_MEMBER.format(k), tensors)
             if not own:
                 msg = f"no tensors for member {k}"
                 raise KeyError(msg)
             member = self._member()
-            pca = {
-                n.removeprefix(PCA_PREFIX): t for n, t in own.items() if n.startswith(PCA_PREFIX)
-            }
-            member.latent_pca = pca or None
-            member._load_tensors({n: t for n, t in own.items() if not n.startswith(PCA_PREFIX)})
+            member._load_learned(own)
             self.members.append(member)
 
 
