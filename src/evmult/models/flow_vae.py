@@ -71,7 +71,9 @@ class FlowVAEConfig:
         resonance_coordinate: learn the channel's resonance mass as a coordinate.
         mirror: train on events reflected at random (η → −η and, independently,
             Δφ → −Δφ; :meth:`evmult.encoding.Encoding.mirror`) where the acceptance is
-            symmetric: four mirror images of every event.
+            symmetric: four mirror images of every event; generated events are
+            reflected at random in the same way, so that their distribution has that
+            symmetry exactly.
         mmd: weight of an MMD term between the resonance mass of events decoded from
             the batch's latent points and the batch's own (Butter et al.,
             arXiv:1907.03764); 0 turns it off. It samples the decoder once more per
@@ -243,7 +245,9 @@ class FlowVAE(Generator):
                 c = context[start : start + batch]
                 z = self._latent(len(c), c)
                 out.append(self.module.decoder(join_context(z, c)).sample().numpy())
-        return np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
+        x = np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
+        mirror = self._fitted().mirror() if self.config.mirror else None
+        return x if mirror is None else mirror.reflect(x, np.random.default_rng([seed, 17]))
 
     def available_scores(self) -> tuple[str, ...]:
         """As :meth:`Generator.available_scores`; ``density`` and ``latent_density``
