@@ -42,6 +42,7 @@ def test_the_first_member_is_the_single_model_of_the_seed(
         assert torch.equal(first[name], tensor), name
     assert not all(torch.equal(first[k], second[k]) for k in first)
     assert member_seed(1, 0) == 1
+    assert not ensemble.mirrored
 
 
 def test_events_are_shared_equally_among_the_members_in_a_seeded_order(ensemble: Ensemble) -> None:
@@ -122,6 +123,9 @@ def test_cli_trains_an_ensemble(
     model = tmp_path / "e.evmult"
     sets = [x for k, v in QUICK["flow-vae"].items() for x in ("--set", f"{k}={json.dumps(v)}")]
     args = ["train", str(table), "-o", str(model), "--quiet", "--set", "members=2", *sets]
+    args += ["--set", "mirror=true"]
     assert main(args) == 0
     assert "ensemble of 2 flow-vae on 3,000 zll events" in capsys.readouterr().out
-    assert len(load(model).members) == 2  # type: ignore[attr-defined]
+    trained = load(model)
+    assert len(trained.members) == 2  # type: ignore[attr-defined]
+    assert trained.mirrored  # the members' reflections apply to the ensemble's events

@@ -379,15 +379,20 @@ def test_flow_vae_trains_on_reflected_events_when_asked(
     weights = [next(m.module.decoder.parameters()).detach() for m in (plain, mirrored)]
     assert not torch.equal(*weights)
     assert len(mirrored.sample(300, seed=2)) == 300
-    # its generated events are the decoder's, each reflected or not at random
-    context = torch.zeros(4000, 0)
-    reflected = mirrored._sample_matrix(4000, seed=3, context=context)
-    monkeypatch.setattr(type(mirrored.encoding), "mirror", lambda _: None)
-    decoded = mirrored._sample_matrix(4000, seed=3, context=context)
-    eta = [j for j, c in enumerate(mirrored.encoding.columns) if c.name.endswith("_eta")]
-    moved = ~np.isclose(reflected[:, eta], decoded[:, eta])
-    assert 0.45 < moved[:, 0].mean() < 0.55
-    assert (moved == moved[:, :1]).all()  # all of an event's η's, or none
+    # and reflects its generated events at random (Encoding.inverse's reflect)
+    asked: list[bool] = []
+    inverse = type(mirrored.encoding).inverse
+
+    def spied(self: Any, x: np.ndarray, **kwargs: Any) -> ak.Array:
+        asked.append(kwargs["reflect"])
+        return inverse(self, x, **kwargs)
+
+    monkeypatch.setattr(type(mirrored.encoding), "inverse", spied)
+    mirrored.sample(100, seed=3)
+    assert set(asked) == {True}
+    asked.clear()
+    plain.sample(100, seed=3)
+    assert set(asked) == {False}
 
 
 def test_a_channel_gives_the_default_model_its_settings_under_the_users(shared) -> None:

@@ -170,24 +170,6 @@ class Mirror:
             return None
         return cls(eta, phi, [columns[j] for j in eta], [columns[j] for j in phi])
 
-    def reflect(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Standardised events (rows of ``x``) with their η's reflected with probability
-        1/2 and, independently, their azimuth differences: the generated sample's
-        distribution then has the symmetry its training events were given, exactly,
-        whatever asymmetry the network kept."""
-        out = np.array(x, dtype=np.float32, copy=True)
-        flip_eta, flip_phi = rng.random((2, len(x), 1)) < 0.5
-        if self.eta:
-            shift = np.array([2 * c.mean / c.std for c in self.eta_columns])
-            out[:, self.eta] = np.where(flip_eta, -x[:, self.eta] - shift, x[:, self.eta])
-        if self.phi:
-            mean = np.array([c.mean for c in self.phi_columns])
-            std = np.array([c.std for c in self.phi_columns])
-            centre2 = np.array([2 * c.centre for c in self.phi_columns])
-            v = wrap_phi(-(x[:, self.phi] * std + mean) - centre2)
-            out[:, self.phi] = np.where(flip_phi, (v - mean) / std, x[:, self.phi])
-        return out
-
 
 def kind(prefix: str) -> str:
     """The kind of object of a slot prefix: ``jet3`` -> ``jet``, ``lep1`` -> ``lep``."""

@@ -314,15 +314,25 @@ class Encoding:
 
     # ------------------------------------------------------------------ inverse
     def inverse(
-        self, x: np.ndarray, *, rng: np.random.Generator, labels: np.ndarray | None = None
+        self,
+        x: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        labels: np.ndarray | None = None,
+        reflect: bool = False,
     ) -> ak.Array:
         """Decode a matrix into an event table of the channel (weights 1).
 
         Args:
             x: encoded events, shape (n, :attr:`n_features`).
-            rng: source of the leading object's azimuth (uniform in (−π, π]).
+            rng: source of the leading object's azimuth (uniform in (−π, π]) and of
+                the reflections.
             labels: for a conditional encoding, each event's label (index into
                 :attr:`labels`).
+            reflect: reflect each event's η's with probability 1/2 and, independently,
+                its azimuth differences, where :meth:`mirror` allows: events of a
+                model trained on reflections then have that symmetry exactly,
+                whatever asymmetry its network kept.
 
         Returns:
             An event table with vector behaviours: objects pT-ordered, φ wrapped,
@@ -338,13 +348,14 @@ class Encoding:
             v[name] = 1.0 - v[source] if invert else v[source]
         leptons.lepton_bits_inverse(v, ch.n_leptons)
         objects.ratios_inverse(v, self._groups())
-        slots = objects.Slots(
-            v,
-            self.pt_floor,
-            self.eta_bound,
-            objects.leader(ch),
-            wrap_phi(rng.uniform(-np.pi, np.pi, n)),
-        )
+        phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
+        if reflect and (mirror := self.mirror()) is not None:
+            for columns, flip in zip(
+                (mirror.eta_columns, mirror.phi_columns), rng.random((2, n)) < 0.5, strict=True
+            ):
+                for col in columns:  # η as learned and Δφ are odd under their reflection
+                    v[col.name] = np.where(flip, -v[col.name], v[col.name])
+        slots = objects.Slots(v, self.pt_floor, self.eta_bound, objects.leader(ch), phi0)
         objs = objects.decode_particles(slots, ch, momenta=not self.decay_frame)
         if ch.n_leptons:
             objs |= leptons.decode_leptons(v, ch, self.lepton_mass, slots.kin)

@@ -95,6 +95,11 @@ class Ensemble(Generator):
         """``ensemble of K family``."""
         return f"ensemble of {self.config.members} {self.config.family}"
 
+    @property
+    def mirrored(self) -> bool:
+        """Whether the members were trained on reflected events."""
+        return bool(getattr(self.config.member, "mirror", False))
+
     def _member(self) -> Generator:
         """A new, untrained member sharing this ensemble's encoding."""
         from evmult.models.refiner import RefineSettings

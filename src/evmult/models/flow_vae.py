@@ -245,9 +245,7 @@ class FlowVAE(Generator):
                 c = context[start : start + batch]
                 z = self._latent(len(c), c)
                 out.append(self.module.decoder(join_context(z, c)).sample().numpy())
-        x = np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
-        mirror = self._fitted().mirror() if self.config.mirror else None
-        return x if mirror is None else mirror.reflect(x, np.random.default_rng([seed, 17]))
+        return np.concatenate(out) if out else np.empty((0, self._fitted().n_features), np.float32)
 
     def available_scores(self) -> tuple[str, ...]:
         """As :meth:`Generator.available_scores`; ``density`` and ``latent_density``

@@ -45,6 +45,7 @@ class Sampling(ABC):
     """Sampling of a fitted generator (see :meth:`sample`)."""
 
     name: ClassVar[str]
+    config: Any
     info: dict[str, Any]
     refiner: Refiner | None
     selection: Callable[[ak.Array], np.ndarray] | None
@@ -58,6 +59,12 @@ class Sampling(ABC):
     @abstractmethod
     def labels(self) -> list[str]:
         """The labels of a conditional model (empty for an unconditional one)."""
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the model was trained on reflected events (``mirror``): its generated
+        events are then reflected at random too (:meth:`Encoding.inverse`)."""
+        return bool(getattr(self.config, "mirror", False))
 
     @abstractmethod
     def _fitted(self) -> Encoding:
@@ -207,7 +214,12 @@ class Sampling(ABC):
             finite = np.isfinite(x).all(axis=1)  # a diverged network's points are redrawn
             if not finite.all():
                 x = np.where(finite[:, None], x, 0.0)
-            part = encoding.inverse(x, rng=np.random.default_rng([seed, 1, attempt]), labels=labels)
+            part = encoding.inverse(
+                x,
+                rng=np.random.default_rng([seed, 1, attempt]),
+                labels=labels,
+                reflect=self.mirrored,
+            )
             keep = finite & encoding.consistent(x, part)
             if self.selection is not None:
                 keep &= self.selection(part)
