@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -426,3 +427,31 @@ def test_spline_transform_is_zukos_spline_to_rounding():
     torch.testing.assert_close(
         ours.log_abs_det_jacobian(x, y), zukos.log_abs_det_jacobian(x, y), rtol=1e-3, atol=1e-3
     )
+
+
+@pytest.mark.parametrize(("kind", "features"), [("spline", 7), ("spline", 8), ("affine", 5)])
+def test_coupling_flows_are_zukos_nice_with_the_same_parameters(kind: str, features: int) -> None:
+    """The strided coupling layers hold zuko's parameters under zuko's names (model files
+    load) and give its samples and densities exactly."""
+    import zuko
+
+    from evmult.models.nn import SplineTransform, coupling_flow
+
+    torch.manual_seed(0)
+    ours = coupling_flow(features, 2, 3, (16,), kind=kind, bins=4)
+    spline = {"univariate": partial(SplineTransform, slope=1e-3), "shapes": [(4,), (4,), (3,)]}
+    zukos = zuko.flows.NICE(
+        features,
+        context=2,
+        transforms=3,
+        hidden_features=(16,),
+        **(spline if kind == "spline" else {}),
+    )
+    zukos.load_state_dict(ours.state_dict())  # strict: the same names and shapes
+    c, x = torch.randn(300, 2), torch.randn(300, features)
+    torch.manual_seed(1)
+    a = ours(c).sample()
+    torch.manual_seed(1)
+    b = zukos(c).sample()
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(ours(c).log_prob(x), zukos(c).log_prob(x), rtol=0, atol=0)

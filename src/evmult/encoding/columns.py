@@ -117,11 +117,11 @@ def destandardise(
     """Column name -> decoded quantity of a matrix (integers rounded into their range,
     or cut at a calibrated column's :attr:`Column.cuts`; azimuths wrapped), with the
     ``constants`` broadcast."""
-    x = np.asarray(x, dtype=np.float64)
+    by_column = np.ascontiguousarray(np.asarray(x).T, dtype=np.float64)  # contiguous columns
     n = len(x)
     v: dict[str, np.ndarray] = {k: np.full(n, c) for k, c in constants.items()}
-    for j, col in enumerate(columns):
-        value = x[:, j] * col.std + col.mean
+    for col, values in zip(columns, by_column, strict=True):
+        value = values * col.std + col.mean
         if col.name.endswith("_dphi"):
             value = wrap_phi(value + col.centre)
         if col.kind == "discrete" and col.cuts:

@@ -288,8 +288,9 @@ def collection(slots: list[dict[str, Any]], count: np.ndarray, *, with_btag: boo
     stacked = {k: np.stack([s[k] for s in slots], axis=1) for k in keys}
     present = np.arange(cap)[None, :] < count[:, None]
     sort_pt = np.where(present, stacked["pt"], -np.inf)
-    order = np.argsort(-sort_pt, axis=1, kind="stable")
-    stacked = {k: np.take_along_axis(a, order, axis=1) for k, a in stacked.items()}
+    if not np.all(sort_pt[:, :-1] >= sort_pt[:, 1:]):  # pT ratios give the order as a rule
+        order = np.argsort(-sort_pt, axis=1, kind="stable")
+        stacked = {k: np.take_along_axis(a, order, axis=1) for k, a in stacked.items()}
     flat = {k: a[present] for k, a in stacked.items()}
     record = {k: flat[k].astype(np.float32) for k in ("pt", "eta", "phi", "mass")}
     if with_btag:

@@ -118,6 +118,50 @@ class SplineTransform(MonotonicRQSTransform):
         self.derivatives = torch.exp(F.pad(derivatives, (1, 1), value=0))
 
 
+class _CheckeredCoupling(zuko.transforms.CouplingTransform):
+    """zuko's coupling transform for a checkered mask (every other feature), its halves
+    taken and put back by strided slices instead of index gathers and scatters (a
+    sixth of the fast preset's sampling time on tt̄); the same map."""
+
+    def __init__(self, meta: Any, mask: torch.Tensor) -> None:
+        super().__init__(meta, mask)
+        self.first = int(not bool(mask[0]))  # of the features the network reads
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x[..., self.first :: 2], x[..., 1 - self.first :: 2]
+
+    def merge(self, x_a: torch.Tensor, x_b: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        x = x_a.new_empty(shape)
+        x[..., self.first :: 2] = x_a
+        x[..., 1 - self.first :: 2] = x_b
+        return x
+
+
+class _CheckeredGeneralCoupling(zuko.flows.coupling.GeneralCouplingTransform):
+    """zuko's coupling layer, its transform a :class:`_CheckeredCoupling`."""
+
+    def forward(self, c: torch.Tensor | None = None) -> Transform:
+        return _CheckeredCoupling(partial(self.meta, c), self.mask)
+
+
+def _checkered_flow(features: int, context: int, transforms: int, **kwargs: Any) -> zuko.flows.Flow:
+    """zuko's ``NICE`` (alternating checkered masks, a standard normal base) built of
+    :class:`_CheckeredGeneralCoupling` layers: the same parameters under the same names."""
+    layers = [
+        _CheckeredGeneralCoupling(
+            features=features, context=context, mask=torch.arange(features) % 2 == i % 2, **kwargs
+        )
+        for i in range(transforms)
+    ]
+    base = zuko.flows.UnconditionalDistribution(
+        zuko.distributions.DiagNormal,
+        loc=torch.zeros(features),
+        scale=torch.ones(features),
+        buffer=True,
+    )
+    return zuko.flows.Flow(layers, base)
+
+
 def coupling_flow(
     features: int,
     context: int,
@@ -141,9 +185,7 @@ def coupling_flow(
         ValueError: for an unknown ``kind``.
     """
     if kind == "affine":
-        return zuko.flows.RealNVP(
-            features, context=context, transforms=transforms, hidden_features=hidden
-        )
+        return _checkered_flow(features, context, transforms, hidden_features=hidden)
     if kind == "autoregressive":
         return zuko.flows.NSF(
             features, context=context, transforms=transforms, bins=bins, hidden_features=hidden
@@ -151,10 +193,10 @@ def coupling_flow(
     if kind != "spline":
         msg = f"unknown flow kind {kind!r}; choose spline, affine or autoregressive"
         raise ValueError(msg)
-    return zuko.flows.NICE(
+    return _checkered_flow(
         features,
-        context=context,
-        transforms=transforms,
+        context,
+        transforms,
         univariate=partial(SplineTransform, slope=1e-3),
         shapes=[(bins,), (bins,), (bins - 1,)],
         hidden_features=hidden,
