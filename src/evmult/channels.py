@@ -122,6 +122,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         leptons=("Muon", "Electron"),
         n_leptons=3,
+        generator={"mirror": True},  # docs/benchmarks.md, wz on reflections
     ),
     "ttbar_semilep": Channel(
         name="ttbar_semilep",
