@@ -12,7 +12,12 @@ from scipy import stats
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import classifier_study
-from evmult.classify_metrics import augmented_weights, equivalent_events, metrics_of
+from evmult.classify_metrics import (
+    augmented_weights,
+    equivalent_events,
+    metrics_of,
+    scored,
+)
 from evmult.classify_parameterised import parameterised_study
 from evmult.coffea import extract
 from evmult.errors import InputError
@@ -52,6 +57,42 @@ def test_rejection_and_kappa_of_a_known_score() -> None:
     m = metrics_of(y, mixed, np.ones(2_000), bootstrap=0)
     assert m["rejection_50"]["value"] == pytest.approx(2.0, rel=0.01)
     assert m["auc"]["value"] == pytest.approx(0.5, abs=1e-3)
+
+
+def _gaussian_test_set(n_signal: int, n_background: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and logistic scores of a signal N(1, 1) against a background N(0, 1)."""
+    rng = np.random.default_rng(11)
+    x = np.r_[rng.normal(1, 1, n_signal), rng.normal(0, 1, n_background)]
+    return np.r_[np.ones(n_signal), np.zeros(n_background)], 1 / (1 + np.exp(-x))
+
+
+def test_folds_of_one_classifier_give_the_figures_of_the_whole_background() -> None:
+    # two folds of equal size scored by the same classifier: the folds' mean AUC,
+    # accuracy, F1 and κ and the pooled background efficiency are the whole set's
+    y, s = _gaussian_test_set(2_000, 4_000)
+    folds = np.r_[np.full(2_000, -1), np.arange(4_000) % 2]
+    whole, _ = scored(y, s, np.ones(6_000), bootstrap=0, seed=0)
+    split, _ = scored(y, np.stack([s, s]), np.ones(6_000), bootstrap=0, seed=0, folds=folds)
+    for key, value in whole["metrics"].items():
+        assert split["metrics"][key]["value"] == pytest.approx(value["value"], rel=1e-12), key
+    np.testing.assert_allclose(split["roc"], whole["roc"], rtol=1e-12)
+    for side in ("signal", "background"):
+        np.testing.assert_allclose(split["scores"][side], whole["scores"][side], atol=1e-12)
+
+
+def test_each_background_fold_is_scored_by_the_classifier_that_never_saw_it() -> None:
+    # classifier k scores its own fold's background low and every other fold's high:
+    # read fold by fold the background never passes; read by one classifier it does
+    y = np.r_[np.ones(300), np.zeros(900)]
+    folds = np.r_[np.full(300, -1), np.arange(900) % 3]
+    scores = np.stack([np.where(folds == k, 0.1, 0.9) for k in range(3)])
+    scores[:, :300] = 0.5
+    record, draws = scored(y, scores, np.ones(1_200), bootstrap=10, seed=0, folds=folds)
+    assert record["metrics"]["auc"]["value"] == 1.0
+    assert record["metrics"]["rejection_50"]["value"] == 2 * 900  # half an event of 900
+    assert len(draws) == 10
+    one, _ = scored(y, scores[0], np.ones(1_200), bootstrap=0, seed=0)
+    assert one["metrics"]["auc"]["value"] == pytest.approx(1 / 3)
 
 
 def test_generated_events_share_the_real_yield() -> None:
@@ -181,10 +222,22 @@ def test_classify_command(
     assert all(len(r["roc"]) == 19 for r in data["rows"])
     assert all(np.all(np.diff(r["roc"]) <= 1e-9) for r in data["rows"])  # falls with ε_S
     assert "real+generated ×2" in capsys.readouterr().out
+    # every background event tested, in two folds
+    folded = tmp_path / "folded"
+    args[args.index(str(out))] = str(folded)
+    assert main([*args, "--background-folds", "2", "--refine", "off", "--quiet", *quick]) == 0
+    data = json.loads((folded / "classifiers.json").read_text())
+    assert data["setup"]["n_test_background"] == len(background)
+    assert data["setup"]["n_train_background"] == len(background) // 2
+    assert len(data["rows"]) == 4
+    assert "(every background event, in 2 folds)" in capsys.readouterr().out
     # bad input: one line, no output
     bad = ["classify", "--signal", str(paths[0]), "--background", str(paths[1])]
     assert main([*bad, "-o", str(tmp_path / "no"), "--sizes", "99999999", "--quiet"]) == 1
     assert "must lie in 2" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    assert main([*bad, "-o", str(tmp_path / "no"), "--background-folds", "0", "--quiet"]) == 1
+    assert "background_folds must be a whole number from 1" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
 
 

@@ -4,7 +4,9 @@
 fixed budget of real signal events (``evmult classify`` runs it):
 
 1. A share of the signal and of the background events (``test_fraction``) is the test
-   set: neither the generator nor any classifier trains on it.
+   set: neither the generator nor any classifier trains on it. With
+   ``background_folds`` K ≥ 2, every background event is tested instead, by the one of
+   K classifiers that was trained without its fold.
 2. The real signal training sets are nested random draws of the other signal events,
    one per size: the learning curve. The smallest is the real budget. Every other
    background event trains every classifier.
@@ -124,10 +126,12 @@ class ClassifierStudy(Study):
     def text(self) -> str:
         """A line per training and, per augmented one, whether it helped."""
         setup = self.setup
+        folds = setup.get("background_folds", 1)
         lines = [
             (
                 f"{self.channel}: {setup['n_test_signal']:,} signal and "
                 f"{setup['n_test_background']:,} background test events"
+                + (f" (every background event, in {folds} folds)" if folds > 1 else "")
             )
         ]
         for row in self.rows:
@@ -181,6 +185,7 @@ def classifier_study(
     model: str = "flow-vae",
     settings: Mapping[str, Any] | None = None,
     test_fraction: float = 0.3,
+    background_folds: int = 1,
     features: Sequence[str] | None = None,
     bootstrap: int = BOOTSTRAP,
     seed: int = 0,
@@ -200,7 +205,14 @@ def classifier_study(
             (default: the smallest).
         classifiers: names of :data:`evmult.classifiers.CLASSIFIERS`.
         model: the generator's family; ``settings`` as for :func:`evmult.fit`.
-        test_fraction: the share of signal and background events held out for testing.
+        test_fraction: the share of signal events held out for testing, and of the
+            background events where ``background_folds`` is 1.
+        background_folds: with K ≥ 2, every background event is a test event: the
+            background is split into K folds and each classifier is trained K times,
+            each time on the other K − 1 folds, and scored on its own fold and on the
+            test signal; the figures are the folds' average, the rejections those of
+            all K folds' background (K times the test background of one fold, so a
+            rejection of hundreds is resolved).
         features: feature columns (default: every feature of the channel).
         bootstrap: Poisson resamples of the test set for the spreads.
         seed: seed of the splits, the generator and the classifiers.
@@ -211,8 +223,8 @@ def classifier_study(
 
     Raises:
         InputError: for tables of different channels, sizes beyond the signal events
-            left after the test split, budgets not among the sizes, or a
-            parameterised classifier (``pnn``).
+            left after the test split, budgets not among the sizes, fewer than one
+            background fold, or a parameterised classifier (``pnn``).
     """
     from evmult.pipeline import fit, multiply
 
@@ -236,19 +248,31 @@ def classifier_study(
     if channel != table_metadata(bkg).get("channel"):
         msg = f"signal ({channel!r}) and background ({table_metadata(bkg).get('channel')!r}) are of different channels"
         raise InputError(msg)
+    if not isinstance(background_folds, int) or not 1 <= background_folds <= len(bkg):
+        msg = f"background_folds must be a whole number from 1 to {len(bkg):,}, got {background_folds!r}"
+        raise InputError(msg)
     rng = np.random.default_rng(seed)
     sig_perm, bkg_perm = rng.permutation(len(sig)), rng.permutation(len(bkg))
-    n_test_s, n_test_b = round(test_fraction * len(sig)), round(test_fraction * len(bkg))
+    n_test_s = round(test_fraction * len(sig))
     pool = sig[np.sort(sig_perm[n_test_s:])]
     sizes = sorted(int(s) for s in sizes)
     if not sizes or sizes[-1] > len(pool) or sizes[0] < 2:
         msg = f"signal sizes {sizes} must lie in 2 … {len(pool):,}, the signal events left after the test split"
         raise InputError(msg)
-    test = ak.concatenate([sig[np.sort(sig_perm[:n_test_s])], bkg[np.sort(bkg_perm[:n_test_b])]])
+    if background_folds == 1:  # a test share of the background
+        n_test_b = round(test_fraction * len(bkg))
+        test_bkg, folds = bkg[np.sort(bkg_perm[:n_test_b])], None
+        b_trains = [bkg[np.sort(bkg_perm[n_test_b:])]]
+    else:  # every background event, each scored by the classifier that never saw its fold
+        fold = np.empty(len(bkg), dtype=np.int64)
+        fold[bkg_perm] = np.arange(len(bkg)) % background_folds
+        test_bkg, n_test_b = bkg, len(bkg)
+        folds = np.r_[np.full(n_test_s, -1), fold]
+        b_trains = [bkg[fold != k] for k in range(background_folds)]
+    test = ak.concatenate([sig[np.sort(sig_perm[:n_test_s])], test_bkg])
     y_test = np.r_[np.ones(n_test_s), np.zeros(n_test_b)]
     x_test, w_test = feature_matrix(test, channel, features), event_weights(test)
-    b_train = bkg[np.sort(bkg_perm[n_test_b:])]
-    x_bkg, w_bkg = feature_matrix(b_train, channel, features), event_weights(b_train)
+    bkg_sets = [(feature_matrix(b, channel, features), event_weights(b)) for b in b_trains]
     budgets = sorted({int(b) for b in budgets}) if budgets else sizes[:1]
     if not set(budgets) <= set(sizes):
         msg = f"budgets {budgets} must be among the sizes {sizes}"
@@ -272,11 +296,19 @@ def classifier_study(
             if more is not None:  # share the real yield: shapes, not luminosity
                 x_sig = np.vstack([x_sig, feature_matrix(more, channel, features)])
                 w_sig = augmented_weights(w_sig, len(more))
-            x = np.vstack([x_sig, x_bkg])
-            y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
-            clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
+            scores = []
+            for x_bkg, w_bkg in bkg_sets:
+                x = np.vstack([x_sig, x_bkg])
+                y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
+                clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
+                scores.append(clf.score(x_test))
             record, draws = scored(
-                y_test, clf.score(x_test), w_test, bootstrap=bootstrap, seed=seed
+                y_test,
+                scores[0] if folds is None else np.stack(scores),
+                w_test,
+                bootstrap=bootstrap,
+                seed=seed,
+                folds=folds,
             )
             resamples[(kind, factor, len(real))] = draws
             rows.append(
@@ -316,7 +348,8 @@ def classifier_study(
         "settings": dict(settings or {}),
         "n_test_signal": n_test_s,
         "n_test_background": n_test_b,
-        "n_train_background": len(b_train),
+        "n_train_background": len(b_trains[0]),
+        "background_folds": background_folds,
         "features": list(features) if features else None,
         "seed": seed,
         "sources": {

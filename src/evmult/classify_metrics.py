@@ -13,7 +13,6 @@ import awkward as ak
 import numpy as np
 
 from evmult.channels import get_channel
-from evmult.classifiers.base import balanced_weights
 from evmult.errors import InputError
 from evmult.features import feature_columns
 
@@ -25,6 +24,7 @@ __all__ = [
     "augmented_weights",
     "equivalent_events",
     "feature_matrix",
+    "folded",
     "metrics_of",
     "paired_gain",
     "scored",
@@ -39,45 +39,98 @@ METRICS = ("auc", "rejection_50", "rejection_80", "accuracy", "f1", "kappa")
 BOOTSTRAP = 50
 
 
-def _rejection(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficiency: float) -> float:
-    """1/ε_B at the score that keeps ``efficiency`` of the (weighted) signal."""
+def _background_efficiency(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficiency: float) -> float:
+    """ε_B at the score that keeps ``efficiency`` of the (weighted) signal."""
     sig, bkg = y == 1, y == 0
     order = np.argsort(-s[sig])
     kept = np.cumsum(w[sig][order]) / w[sig].sum()
     cut = s[sig][order][min(int(np.searchsorted(kept, efficiency)), sig.sum() - 1)]
-    eff_b = w[bkg][s[bkg] >= cut].sum() / w[bkg].sum()
-    return 1.0 / max(eff_b, 0.5 / bkg.sum())  # no background left: bounded by its count
+    return float(w[bkg][s[bkg] >= cut].sum() / w[bkg].sum())
+
+
+def _rejection(y: np.ndarray, parts: Parts, w: np.ndarray, efficiency: float) -> float:
+    """1/ε_B at ``efficiency`` of the signal, ε_B the parts' mean (as over their
+    background events pooled, for folds of equal size); bounded by half a background
+    event where none is left."""
+    eff_b = np.mean([_background_efficiency(y[idx], s, w[idx], efficiency) for idx, s in parts])
+    n_background = sum(int(np.sum(y[idx] == 0)) for idx, _ in parts)
+    return float(1.0 / max(eff_b, 0.5 / n_background))
 
 
 ROC_EFFICIENCIES = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
 """The signal efficiencies at which each training's background rejection is kept (the
 ROC curve of the figures)."""
 
+Parts = list[tuple[np.ndarray, np.ndarray]]
+"""A test set's parts: each the test events one classifier scored and its scores (see
+:func:`folded`)."""
 
-def _figures(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
 
-    decided = (s >= 0.5).astype(int)
-    balanced = balanced_weights(y, w)
+def folded(scores: np.ndarray, folds: np.ndarray | None = None) -> Parts:
+    """The parts of a test set that one classifier (``folds`` ``None``, ``scores`` one
+    per test event) or K classifiers (``scores`` of shape (K, events)) scored.
+
+    With K classifiers, each trained without one fold of the background, ``folds`` gives
+    each test event's fold: the fold's classifier alone scores that background event,
+    and every classifier scores the events of fold −1 (the signal, held out of all K).
+
+    Example:
+        >>> parts = folded(np.array([[0.9, 0.1, 0.7], [0.8, 0.6, 0.2]]), np.array([-1, 0, 1]))
+        >>> [(idx.tolist(), s.tolist()) for idx, s in parts]
+        [([0, 1], [0.9, 0.1]), ([0, 2], [0.8, 0.2])]
+    """
+    if folds is None:
+        return [(np.arange(len(scores)), scores)]
+    parts = []
+    for k, row in enumerate(np.atleast_2d(scores)):
+        idx = np.flatnonzero((folds == -1) | (folds == k))
+        parts.append((idx, row[idx]))
+    return parts
+
+
+def _figures(y: np.ndarray, parts: Parts, w: np.ndarray) -> dict[str, float]:
+    """Every figure of :data:`METRICS` on a test set's parts, as over their events pooled
+    (folds of equal size): the AUC is the parts' mean; the rejections are those of the
+    mean background efficiency; accuracy, F1 and Cohen's κ at a score of 0.5, with the
+    classes weighted equally, follow from the mean true and false positive rates
+    (accuracy (1 + TPR − FPR) / 2, F1 2·TPR / (1 + TPR + FPR), κ TPR − FPR)."""
+    from sklearn.metrics import roc_auc_score
+
+    auc, tpr, fpr = np.mean(
+        [
+            (
+                roc_auc_score(y[idx], s, sample_weight=w[idx]),
+                _passing(y[idx] == 1, s, w[idx]),
+                _passing(y[idx] == 0, s, w[idx]),
+            )
+            for idx, s in parts
+        ],
+        axis=0,
+    )
     return {
-        "auc": float(roc_auc_score(y, s, sample_weight=w)),
-        "rejection_50": _rejection(y, s, w, 0.5),
-        "rejection_80": _rejection(y, s, w, 0.8),
-        "accuracy": float(accuracy_score(y, decided, sample_weight=balanced)),
-        "f1": float(f1_score(y, decided, sample_weight=balanced)),
-        "kappa": float(cohen_kappa_score(y, decided, sample_weight=balanced)),
+        "auc": float(auc),
+        "rejection_50": _rejection(y, parts, w, 0.5),
+        "rejection_80": _rejection(y, parts, w, 0.8),
+        "accuracy": float((1.0 + tpr - fpr) / 2),
+        "f1": float(2 * tpr / (1.0 + tpr + fpr)),
+        "kappa": float(tpr - fpr),
     }
 
 
+def _passing(sel: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """The (weighted) share of the ``sel`` events that score 0.5 or more."""
+    return float(w[sel][s[sel] >= 0.5].sum() / w[sel].sum())
+
+
 def _resampled(
-    y: np.ndarray, scores: np.ndarray, weights: np.ndarray, bootstrap: int, seed: int
+    y: np.ndarray, parts: Parts, weights: np.ndarray, bootstrap: int, seed: int
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """The figures and their values on ``bootstrap`` Poisson resamples of the test
     events; the same ``seed`` draws the same resamples, so two trainings scored on one
     test set are compared resample by resample."""
     rng = np.random.default_rng(seed)
-    draws = [_figures(y, scores, weights * rng.poisson(1.0, len(y))) for _ in range(bootstrap)]
-    return _figures(y, scores, weights), draws
+    draws = [_figures(y, parts, weights * rng.poisson(1.0, len(y))) for _ in range(bootstrap)]
+    return _figures(y, parts, weights), draws
 
 
 def _spread(draws: Sequence[float]) -> float:
@@ -110,7 +163,7 @@ def metrics_of(
         >>> abs(m["auc"]["value"] - 0.760) < 3 * m["auc"]["std"]  # Φ(1/√2), one σ apart
         True
     """
-    return with_spreads(*_resampled(y, scores, weights, bootstrap, seed))
+    return with_spreads(*_resampled(y, folded(scores), weights, bootstrap, seed))
 
 
 SCORE_BINS = 40
@@ -118,9 +171,19 @@ SCORE_BINS = 40
 
 
 def scored(
-    y: np.ndarray, scores: np.ndarray, weights: np.ndarray, *, bootstrap: int, seed: int
+    y: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    *,
+    bootstrap: int,
+    seed: int,
+    folds: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, float]]]:
     """One training's test-set record and the figures on each resample.
+
+    ``scores`` are one classifier's, or with ``folds`` those of K classifiers each
+    trained without one fold of the background (:func:`folded`): every figure is then
+    the K folds' average, the rejections over the background of every fold.
 
     Returns:
         ``(record, draws)``: ``record`` has ``metrics`` (figure -> ``value``, ``std``),
@@ -129,16 +192,22 @@ def scored(
         :data:`SCORE_BINS` bins of [0, 1]); ``draws`` are the figures on the resamples
         (the same ``seed``, the same resamples: for paired comparisons).
     """
-    value, draws = _resampled(y, scores, weights, bootstrap, seed)
+    parts = folded(scores, folds)
+    value, draws = _resampled(y, parts, weights, bootstrap, seed)
     edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
-    clipped = np.clip(scores, 0.0, 1.0)
     shapes = {}
-    for name, sel in (("signal", y == 1), ("background", y == 0)):
-        counts = np.histogram(clipped[sel], edges, weights=weights[sel])[0]
+    for name, label in (("signal", 1), ("background", 0)):
+        counts = sum(
+            np.histogram(
+                np.clip(s[y[idx] == label], 0.0, 1.0), edges, weights=weights[idx][y[idx] == label]
+            )[0]
+            for idx, s in parts
+        )
         shapes[name] = (counts / max(counts.sum(), 1e-300)).tolist()
+    roc = [_rejection(y, parts, weights, e) for e in ROC_EFFICIENCIES]
     record = {
         "metrics": with_spreads(value, draws),
-        "roc": [_rejection(y, scores, weights, e) for e in ROC_EFFICIENCIES],
+        "roc": roc,
         "scores": {"edges": edges.tolist(), **shapes},
     }
     return record, draws

@@ -93,6 +93,13 @@ def add_classify(sub: Any) -> None:
     )
     generator_options(cl)
     cl.add_argument("--test-fraction", type=float, default=0.3, help="test share (0.3)")
+    cl.add_argument(
+        "--background-folds",
+        type=int,
+        default=1,
+        help="K >= 2: test every background event, training each classifier K times without "
+        "one fold (resolves large rejections; one signal table only) (1: a test share)",
+    )
     cl.add_argument("--features", help="comma-separated feature columns (default: all)")
     cl.add_argument("--seed", type=int, default=0, help="seed of splits and trainings")
     cl.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -197,9 +204,13 @@ def run_classify(args: argparse.Namespace) -> int:
             args.background,
             sizes=[int(s) for s in args.sizes],
             budgets=[int(b) for b in args.budgets] if args.budgets else None,
+            background_folds=args.background_folds,
             **common,
         )
     else:
+        if args.background_folds != 1:
+            msg = "--background-folds is for one signal table; the signal at several values has a test share"
+            raise InputError(msg)
         study = parameterised_study(
             values,
             args.background,
