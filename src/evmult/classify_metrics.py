@@ -52,9 +52,11 @@ def _rejection(y: np.ndarray, parts: Parts, w: np.ndarray, efficiency: float) ->
     """1/ε_B at ``efficiency`` of the signal, ε_B the parts' mean (as over their
     background events pooled, for folds of equal size); bounded by half a background
     event where none is left."""
-    eff_b = np.mean([_background_efficiency(y[idx], s, w[idx], efficiency) for idx, s in parts])
+    eff_b = float(
+        np.mean([_background_efficiency(y[idx], s, w[idx], efficiency) for idx, s in parts])
+    )
     n_background = sum(int(np.sum(y[idx] == 0)) for idx, _ in parts)
-    return float(1.0 / max(eff_b, 0.5 / n_background))
+    return 1.0 / max(eff_b, 0.5 / n_background)
 
 
 ROC_EFFICIENCIES = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
@@ -197,12 +199,10 @@ def scored(
     edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
     shapes = {}
     for name, label in (("signal", 1), ("background", 0)):
-        counts = sum(
-            np.histogram(
-                np.clip(s[y[idx] == label], 0.0, 1.0), edges, weights=weights[idx][y[idx] == label]
-            )[0]
-            for idx, s in parts
-        )
+        counts = np.zeros(SCORE_BINS)
+        for idx, s in parts:
+            mine = y[idx] == label
+            counts += np.histogram(np.clip(s[mine], 0.0, 1.0), edges, weights=weights[idx][mine])[0]
         shapes[name] = (counts / max(counts.sum(), 1e-300)).tolist()
     roc = [_rejection(y, parts, weights, e) for e in ROC_EFFICIENCIES]
     record = {
