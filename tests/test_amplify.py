@@ -15,7 +15,7 @@ from evmult.cli import main
 from evmult.coffea import extract
 from evmult.generation import worth_warning
 from evmult.io.tables import split_table, write_table
-from evmult.pipeline import fit, load
+from evmult.pipeline import PRESETS, SMALL_DEEPER_FROM, fit, load, preset_settings
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +158,21 @@ def test_the_small_preset_reflects_keeps_the_flavour_shares_and_pools_five(zll: 
     assert other.config.member.mirror
     single = fit(train, preset="small", members=1, seed=1, refine="off", **QUICK["flow-vae"])
     assert single.config.mirror
+
+
+def test_the_small_preset_deepens_the_decoder_flow_from_its_size_on(zll: ak.Array) -> None:
+    quick = {k: v for k, v in QUICK["flow-vae"].items() if k != "flow_transforms"}
+    below = fit(zll[: SMALL_DEEPER_FROM - 1], preset="small", members=1, refine="off", **quick)
+    assert below.config.flow_transforms == 4
+    deeper = fit(zll[:SMALL_DEEPER_FROM], preset="small", members=1, refine="off", **quick)
+    assert deeper.config.flow_transforms == 6
+    assert deeper.config.mirror
+    # a setting asked for beats the preset's
+    asked = fit(
+        zll[:SMALL_DEEPER_FROM], preset="small", members=1, refine="off", **QUICK["flow-vae"]
+    )
+    assert asked.config.flow_transforms == QUICK["flow-vae"]["flow_transforms"]
+    assert preset_settings("fast", 10**6) == PRESETS["fast"]
 
 
 def test_the_small_preset_asks_no_flavour_of_events_without_leptons() -> None:
