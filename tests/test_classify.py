@@ -395,3 +395,7 @@ def test_classify_command_with_a_signal_at_several_values(
     assert main([*bad, "-o", str(tmp_path / "no")]) == 1
     assert "FILE=VALUE" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
+    # background folds are for one signal table
+    assert main([*args, "-o", str(tmp_path / "no"), "--background-folds", "2", "--quiet"]) == 1
+    assert "--background-folds is for one signal table" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
