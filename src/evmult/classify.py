@@ -126,7 +126,7 @@ class ClassifierStudy(Study):
     def text(self) -> str:
         """A line per training and, per augmented one, whether it helped."""
         setup = self.setup
-        folds = setup.get("background_folds", 1)
+        folds = setup["background_folds"]
         lines = [
             (
                 f"{self.channel}: {setup['n_test_signal']:,} signal and "

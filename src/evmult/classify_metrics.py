@@ -45,18 +45,17 @@ def _background_efficiency(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficien
     order = np.argsort(-s[sig])
     kept = np.cumsum(w[sig][order]) / w[sig].sum()
     cut = s[sig][order][min(int(np.searchsorted(kept, efficiency)), sig.sum() - 1)]
-    return float(w[bkg][s[bkg] >= cut].sum() / w[bkg].sum())
+    return _passing(bkg, s, w, cut)
 
 
 def _rejection(y: np.ndarray, parts: Parts, w: np.ndarray, efficiency: float) -> float:
     """1/ε_B at ``efficiency`` of the signal, ε_B the parts' mean (as over their
     background events pooled, for folds of equal size); bounded by half a background
-    event where none is left."""
+    event of the test set (every one of which is in one part) where none is left."""
     eff_b = float(
         np.mean([_background_efficiency(y[idx], s, w[idx], efficiency) for idx, s in parts])
     )
-    n_background = sum(int(np.sum(y[idx] == 0)) for idx, _ in parts)
-    return 1.0 / max(eff_b, 0.5 / n_background)
+    return 1.0 / max(eff_b, 0.5 / int(np.sum(y == 0)))
 
 
 ROC_EFFICIENCIES = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
@@ -119,9 +118,9 @@ def _figures(y: np.ndarray, parts: Parts, w: np.ndarray) -> dict[str, float]:
     }
 
 
-def _passing(sel: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
-    """The (weighted) share of the ``sel`` events that score 0.5 or more."""
-    return float(w[sel][s[sel] >= 0.5].sum() / w[sel].sum())
+def _passing(sel: np.ndarray, s: np.ndarray, w: np.ndarray, cut: float = 0.5) -> float:
+    """The (weighted) share of the ``sel`` events that score ``cut`` or more."""
+    return float(w[sel][s[sel] >= cut].sum() / w[sel].sum())
 
 
 def _resampled(
