@@ -182,6 +182,23 @@ def test_round_trip_of_every_channel(shared, channel: str, sample: str) -> None:
         assert enc.decay_frame
 
 
+def test_later_jets_learn_their_eta_from_the_first_jets(zll: ak.Array) -> None:
+    # the η opening of two jets is a coordinate, as their azimuth opening is
+    enc = Encoding.fit(zll, "zll")
+    names = [c.name for c in enc.columns]
+    assert {"jet1_eta", "jet2_deta", "jet2_dphi"} <= set(names)
+    assert "jet2_eta" not in names
+    x = enc.transform(zll)
+    col = enc.columns[names.index("jet2_deta")]
+    learned = x[:, names.index("jet2_deta")] * col.std + col.mean
+    eta = ak.to_numpy(ak.fill_none(ak.pad_none(zll.Jet.eta, 2, clip=True), np.nan)).astype(float)
+    two = np.isfinite(eta[:, 1])
+    bound = enc.eta_bound["jet"]
+    expected = np.arctanh(eta[two, 1] / bound) - np.arctanh(eta[two, 0] / bound)
+    np.testing.assert_allclose(learned[two], expected, atol=1e-5)
+    assert two.sum() > 100  # events with two jets (a few per cent of the demo sample)
+
+
 def test_noise_widths(zll: ak.Array) -> None:
     enc = Encoding.fit(zll, "zll")
     x, scale = enc.encode(zll)
@@ -316,7 +333,7 @@ def test_reflections_negate_every_eta_or_every_azimuth_of_an_event(zll: ak.Array
     mirror = enc.mirror()
     assert mirror is not None
     names = [c.name for c in enc.columns]
-    assert {names[j] for j in mirror.eta} == {n for n in names if n.endswith("_eta")}
+    assert {names[j] for j in mirror.eta} == {n for n in names if n.endswith(("_eta", "_deta"))}
     assert {names[j] for j in mirror.phi} == {n for n in names if n.endswith("_dphi")}
     x, noise = enc.encode(zll)
     a = enc.inverse(x, rng=np.random.default_rng(1))

@@ -160,13 +160,14 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
     )
     with pytest.raises(ModelFileError, match=r"old\.evmult: its configuration or encoding"):
         load(old)
-    for version in (1, 2):  # every earlier format: 2 held four tt̄ jets, not ten
+    # every earlier format: 2 held four tt̄ jets, not ten; 3 learned every jet's η as such
+    for version in (1, 2, 3):
         older = rewrite_model_file(
             good, tmp_path / f"v{version}.evmult", lambda h, v=version: h.update(format_version=v)
         )
         with pytest.raises(
             ModelFileError,
-            match=rf"v{version}\.evmult: model-file format {version}; .* reads format 3 only: retrain",
+            match=rf"v{version}\.evmult: model-file format {version}; .* reads format 4 only: retrain",
         ):
             load(older)
     with pytest.raises(ModelFileError, match="holds a 'smearing' model, not flow-vae"):

@@ -142,8 +142,8 @@ class Mirror:
     applies it.
 
     Attributes:
-        eta: indices of the η columns (η → −η: a standardised value z becomes
-            −z − 2 mean / std).
+        eta: indices of the η columns and of the η differences (η → −η: a
+            standardised value z becomes −z − 2 mean / std).
         phi: indices of the azimuth differences (Δφ → −Δφ: the wrapped value
             v = wrap(Δφ − centre) becomes wrap(−v − 2 centre)).
         eta_columns: the η columns' records (mean and spread).
@@ -163,7 +163,7 @@ class Mirror:
         phi: list[int] = []
         for j, col in enumerate(columns):
             prefix, _, field = col.name.rpartition("_")
-            if field == "eta":
+            if field in ("eta", "deta"):
                 if kind(prefix) not in eta_bound:
                     return None
                 eta.append(j)

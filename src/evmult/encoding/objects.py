@@ -3,10 +3,11 @@ object, azimuths measured from a reference, the pT order of leptons and collecti
 and the named particles, collections and MET rebuilt from decoded slots.
 
 Masses are learned as asinh(m), which keeps the slightly negative masses of rounded
-inputs instead of piling them up at 0. The azimuth of every jet (photon ...) after the
-first of its collection is measured from that first one's, so that the opening angles
-within a collection (the jets of a top decay) are coordinates, not differences of two
-learned angles.
+inputs instead of piling them up at 0. The azimuth and η of every jet (photon ...)
+after the first of its collection are measured from that first one's (η as the
+difference of atanh(η / bound), so that it stays in the acceptance), so that the
+opening angles within a collection (the jets of a top decay) are coordinates, not
+differences of two learned angles.
 
 Every function works on per-event columns by name (``jet2_pt``, ``lep1_muon``), the
 raw ones of :func:`evmult.features.slot_columns` or the decoded ones of
@@ -139,7 +140,12 @@ def features(
     """Raw columns -> unscaled encoded quantities: log(pT − floor) (MET: log(1 + pT)),
     atanh(η / bound), Δφ from the leader (or the first of the collection), asinh(m),
     the rest as they are. Objects in ``replaced`` learn no pT (a mass gives it), those
-    in ``decay`` no momentum (a decay's coordinates give it)."""
+    in ``decay`` no momentum (a decay's coordinates give it). The objects of a
+    collection after its first learn atanh(η / bound) as the difference from the
+    first's (``jet2_deta``), as their azimuths are measured from its: the openings
+    within a collection, which set the masses of jet pairs and trijets, are
+    coordinates in η as in φ, not differences of two learned values (with absolute
+    η's, generated tt̄ jets opened too wide in η and the trijet mass too broad)."""
     lead = leader(channel)
     phi0 = reference_phi(raw, lead)
     out: dict[str, np.ndarray] = {}
@@ -161,14 +167,24 @@ def features(
                     dphi = np.where(np.isfinite(raw[f"{lead}_phi"]), dphi, np.nan)
                 out[f"{prefix}_dphi"] = dphi
         elif field == "eta" and (bound := eta_bound.get(kind(prefix))):
-            # events beyond the training acceptance (other samples) sit at its edge
-            edge = 1 / (1 + ETA_MARGIN)
-            out[name] = np.arctanh(np.clip(values / bound, -edge, edge))
+            if anchor := phi_anchor(prefix, channel):
+                out[f"{prefix}_deta"] = _atanh_eta(values, bound) - _atanh_eta(
+                    raw[f"{anchor}_eta"], bound
+                )
+            else:
+                out[name] = _atanh_eta(values, bound)
         elif field == "mass":
             out[f"{prefix}_logmass"] = np.arcsinh(values)
         else:
             out[name] = values
     return out
+
+
+def _atanh_eta(eta: np.ndarray, bound: float) -> np.ndarray:
+    """atanh(η / bound); events beyond the training acceptance (other samples) sit at
+    its edge."""
+    edge = 1 / (1 + ETA_MARGIN)
+    return np.arctanh(np.clip(eta / bound, -edge, edge))
 
 
 def leader(channel: Channel) -> str:
@@ -325,11 +341,15 @@ class Slots:
         pt_key = f"{prefix}_logpt"
         bound = self.eta_bound.get(kind(prefix))
         ref = self.phi0 if ref is None else ref
+        if f"{prefix}_deta" in v:  # from the first of the collection's
+            eta = bound * np.tanh(v[f"{prefix}_deta"] + v[f"{kind(prefix)}1_eta"])
+        else:
+            eta = bound * np.tanh(v[f"{prefix}_eta"]) if bound else v[f"{prefix}_eta"]
         return {
             "pt": np.exp(v[pt_key]) + self.floors.get(kind(prefix), 0.0)
             if pt_key in v
             else np.full(n, np.nan),
-            "eta": bound * np.tanh(v[f"{prefix}_eta"]) if bound else v[f"{prefix}_eta"],
+            "eta": eta,
             "phi": self.phi0 if prefix == self.lead else wrap_phi(v[f"{prefix}_dphi"] + ref),
             "mass": (
                 np.sinh(v[f"{prefix}_logmass"])

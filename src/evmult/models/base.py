@@ -43,7 +43,7 @@ __all__ = [
     "read_model_file",
 ]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the model-file layout; bumped when it changes incompatibly (a file of
 another version is refused with a message to retrain)."""
 
