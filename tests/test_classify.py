@@ -305,6 +305,7 @@ def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_
         classifiers=["pnn", "bdt"],
         left_out=2.0,
         settings={"refine": "off", **QUICK["flow-vae"]},
+        signal_generator="per-value",
         features=FEATURES,
         bootstrap=10,
         seed=1,
@@ -364,13 +365,12 @@ def test_one_conditional_generator_multiplies_the_signal_at_every_value(
         multiply=["signal"],
         classifiers=["bdt"],
         settings={"refine": "off", **QUICK["flow-vae"]},
-        conditional=True,
         features=FEATURES,
         bootstrap=10,
         seed=1,
     )
     assert fits == [(["nJet=1", "nJet=2", "nJet=3"], "process")]  # one generator for all
-    assert study.setup["conditional"] is True
+    assert study.setup["signal_generator"] == "conditional"  # the default
     for row in study.rows:  # each value gets twice its own training events
         generated = row["training"] == "signal+generated"
         assert row["n_generated"] == (2 * row["n_real"] if generated else 0)
@@ -389,6 +389,8 @@ def test_parameterised_study_errors(
         parameterised_study(signals, background, multiply=["both"])
     with pytest.raises(InputError, match="exceeds"):
         parameterised_study(signals, background, size=10**6)
+    with pytest.raises(InputError, match="signal generator 'joint'"):
+        parameterised_study(signals, background, signal_generator="joint")
     with pytest.raises(InputError, match="needs signal tables at several"):
         classifier_study(*zll_by_jets, sizes=[100], classifiers=["pnn"])
 
@@ -436,7 +438,7 @@ def test_classify_command_with_a_signal_at_several_values(
     assert "--background-folds is for one signal table" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
     # one conditional generator needs several values
-    one = ["classify", "--background", "b.parquet", "--signal", "a.parquet", "--conditional-signal"]
-    assert main([*one, "-o", str(tmp_path / "no")]) == 1
-    assert "--conditional-signal is for a signal at several values" in capsys.readouterr().err
+    one = ["classify", "--background", "b.parquet", "--signal", "a.parquet"]
+    assert main([*one, "--signal-generator", "per-value", "-o", str(tmp_path / "no")]) == 1
+    assert "--signal-generator is for a signal at several values" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()

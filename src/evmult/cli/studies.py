@@ -88,10 +88,10 @@ def add_classify(sub: Any) -> None:
         help="which sides to multiply, each in its own trainings (signal,background)",
     )
     cl.add_argument(
-        "--conditional-signal",
-        action="store_true",
-        help="multiply the signal at several values with one generator conditioned on the "
-        "value, instead of one per value",
+        "--signal-generator",
+        choices=["conditional", "per-value"],
+        help="the signal at several values is multiplied by one generator conditioned on the "
+        "value (conditional, the default) or by one per value",
     )
     cl.add_argument(
         "--left-out",
@@ -205,8 +205,8 @@ def run_classify(args: argparse.Namespace) -> int:
     values = _signal_values(args.signal)
     study: ClassifierStudy | ParameterisedStudy
     if values is None:
-        if args.conditional_signal:
-            msg = "--conditional-signal is for a signal at several values (--signal FILE=VALUE, repeated)"
+        if args.signal_generator:
+            msg = "--signal-generator is for a signal at several values (--signal FILE=VALUE, repeated)"
             raise InputError(msg)
         study = classifier_study(
             args.signal[0],
@@ -227,7 +227,7 @@ def run_classify(args: argparse.Namespace) -> int:
             size=args.size,
             multiply=[m.strip() for m in args.multiply.split(",") if m.strip()],
             left_out=_left_out(args.left_out, sorted(values)),
-            conditional=args.conditional_signal,
+            signal_generator=args.signal_generator or "conditional",
             **common,
         )
     study.write(out, force=args.force)
