@@ -10,6 +10,7 @@ classifiers per mass; the signal (a generator per mass) or the background multip
 Usage:
     python benchmarks/bench_pnn.py --multiply signal --factors 10
     python benchmarks/bench_pnn.py --multiply background --factors 3 --classifiers pnn,bdt
+    python benchmarks/bench_pnn.py --multiply signal --factors 10 --signal-generator per-value
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main() -> None:
     parser.add_argument("--multiply", default="signal", help="signal, background or both")
     parser.add_argument("--factors", default="10")
     parser.add_argument("--classifiers", default="pnn,bdt,rf,nn")
+    parser.add_argument(
+        "--signal-generator", default="conditional", choices=["conditional", "per-value"]
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--output", type=Path, help="write JSON, figures and report.html")
@@ -54,6 +58,7 @@ def main() -> None:
         classifiers=args.classifiers.split(","),
         left_out=args.left_out,
         settings=dict(s.split("=", 1) for s in args.set),
+        signal_generator=args.signal_generator,
         seed=args.seed,
         progress=lambda line: print(line, flush=True),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -304,6 +305,7 @@ def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_
         classifiers=["pnn", "bdt"],
         left_out=2.0,
         settings={"refine": "off", **QUICK["flow-vae"]},
+        signal_generator="per-value",
         features=FEATURES,
         bootstrap=10,
         seed=1,
@@ -340,6 +342,40 @@ def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_
     assert "(left out)" in (out / "report.html").read_text()
 
 
+def test_one_conditional_generator_multiplies_the_signal_at_every_value(
+    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evmult.pipeline
+
+    signals, background = zll_by_jet_count
+    fits: list[tuple[list[str], str | None]] = []
+    real_fit = evmult.pipeline.fit
+
+    def spy(table: ak.Array, **kwargs: Any) -> Any:
+        labels = sorted(set(ak.to_list(table.process))) if "process" in ak.fields(table) else []
+        fits.append((labels, kwargs.get("condition")))
+        return real_fit(table, **kwargs)
+
+    monkeypatch.setattr(evmult.pipeline, "fit", spy)
+    study = parameterised_study(
+        signals,
+        background,
+        parameter="nJet",
+        factors=[2],
+        multiply=["signal"],
+        classifiers=["bdt"],
+        settings={"refine": "off", **QUICK["flow-vae"]},
+        features=FEATURES,
+        bootstrap=10,
+        seed=1,
+    )
+    assert fits == [(["nJet=1", "nJet=2", "nJet=3"], "process")]  # one generator for all
+    assert study.setup["signal_generator"] == "conditional"  # the default
+    for row in study.rows:  # each value gets twice its own training events
+        generated = row["training"] == "signal+generated"
+        assert row["n_generated"] == (2 * row["n_real"] if generated else 0)
+
+
 def test_parameterised_study_errors(
     zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array],
     zll_by_jets: tuple[ak.Array, ak.Array],
@@ -353,6 +389,8 @@ def test_parameterised_study_errors(
         parameterised_study(signals, background, multiply=["both"])
     with pytest.raises(InputError, match="exceeds"):
         parameterised_study(signals, background, size=10**6)
+    with pytest.raises(InputError, match="signal generator 'joint'"):
+        parameterised_study(signals, background, signal_generator="joint")
     with pytest.raises(InputError, match="needs signal tables at several"):
         classifier_study(*zll_by_jets, sizes=[100], classifiers=["pnn"])
 
@@ -398,4 +436,9 @@ def test_classify_command_with_a_signal_at_several_values(
     # background folds are for one signal table
     assert main([*args, "-o", str(tmp_path / "no"), "--background-folds", "2", "--quiet"]) == 1
     assert "--background-folds is for one signal table" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    # one conditional generator needs several values
+    one = ["classify", "--background", "b.parquet", "--signal", "a.parquet"]
+    assert main([*one, "--signal-generator", "per-value", "-o", str(tmp_path / "no")]) == 1
+    assert "--signal-generator is for a signal at several values" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()

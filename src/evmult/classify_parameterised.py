@@ -8,8 +8,10 @@ FILE=VALUE ...`` runs it):
 1. Each signal table's test share and the background's (``test_fraction``) are held
    out; neither the generators nor the classifiers see them.
 2. Per value, ``size`` real signal events (default: all left) are the training signal.
-3. Trainings: ``real``; ``signal+generated`` (per value, a generator learns that value's
-   training signal and makes ``factor`` × as many, sharing its yield); and
+3. Trainings: ``real``; ``signal+generated`` (per value, ``factor`` × its training
+   signal events generated, sharing its yield, by one generator that learns every
+   value's training signal conditioned on the value, or, with ``signal_generator=
+   "per-value"``, by a generator of that value's alone); and
    ``background+generated`` (one generator learns the training background likewise).
 4. Classifiers: the parameterised ones (``pnn``) are trained once, over every value but
    ``left_out``, with the value as an input, and scored at every value, so the left-out
@@ -45,12 +47,15 @@ from evmult.classify import Study
 from evmult.classify_metrics import augmented_weights, feature_matrix, paired_gain, scored, verdict
 from evmult.classify_report import headline, training
 from evmult.errors import InputError
-from evmult.io.tables import as_table, event_weights, table_metadata
+from evmult.io.tables import as_table, event_weights, string_column, table_metadata
 
-__all__ = ["SIDES", "ParameterisedStudy", "parameterised_study"]
+__all__ = ["SIDES", "SIGNAL_GENERATORS", "ParameterisedStudy", "parameterised_study"]
 
 SIDES = ("signal", "background")
 """What a parameterised study can multiply."""
+
+SIGNAL_GENERATORS = ("conditional", "per-value")
+"""How the signal at several values is multiplied (see :func:`parameterised_study`)."""
 
 
 @dataclasses.dataclass
@@ -122,6 +127,23 @@ def _with_parameter(x: np.ndarray, value: float) -> np.ndarray:
     return np.hstack([x, np.full((len(x), 1), float(value))])
 
 
+def _label(parameter: str, value: float) -> str:
+    """The process label of the signal at one parameter value."""
+    return f"{parameter}={value:g}"
+
+
+def _labelled(trains: Mapping[float, ak.Array], parameter: str) -> ak.Array:
+    """Every value's signal events in one table, each labelled with its value as its
+    ``process`` (the metadata of the first value's table: the channel)."""
+    values = list(trains)
+    labels = [_label(parameter, v) for v in values]
+    parts = [
+        ak.with_field(trains[v], string_column(labels, np.full(len(trains[v]), i)), "process")
+        for i, v in enumerate(values)
+    ]
+    return ak.Array(ak.concatenate(parts), attrs=trains[values[0]].attrs)
+
+
 def parameterised_study(
     signals: Mapping[float, ak.Array | str | Path],
     background: ak.Array | str | Path,
@@ -134,6 +156,7 @@ def parameterised_study(
     left_out: float | None = None,
     model: str = "flow-vae",
     settings: Mapping[str, Any] | None = None,
+    signal_generator: str = "conditional",
     test_fraction: float = 0.3,
     features: Sequence[str] | None = None,
     bootstrap: int = 50,
@@ -154,6 +177,12 @@ def parameterised_study(
         classifiers: names of :data:`evmult.classifiers.CLASSIFIERS`.
         left_out: a value the parameterised classifiers do not train on (``None``: none).
         model: the generators' family; ``settings`` as for :func:`evmult.fit`.
+        signal_generator: how the signal is multiplied: ``conditional``, one
+            generator over every value, conditioned on it (``condition="process"`` on
+            the signal events labelled ``<parameter>=<value>``), which learns what the
+            values share from all of their events; ``per-value``, a generator for each
+            value's events alone (on Z′ → tt̄ with about 500 events per mass it made
+            every classifier worse at more masses: docs/classifiers.md).
         test_fraction: the share of each table held out for testing.
         features: feature columns (default: every feature of the channel).
         bootstrap: Poisson resamples of the test set for the spreads.
@@ -166,7 +195,8 @@ def parameterised_study(
     Raises:
         InputError: for fewer than two values, tables of different channels, an
             unknown classifier or side, a left-out value that is not a signal value or
-            leaves fewer than two, or a size beyond a value's training events.
+            leaves fewer than two, a size beyond a value's training events, or an
+            unknown ``signal_generator``.
     """
     from evmult.pipeline import fit
     from evmult.pipeline import multiply as generate
@@ -184,6 +214,10 @@ def parameterised_study(
     if bad:
         msg = f"cannot multiply {bad[0]!r}; choose from {', '.join(SIDES)}"
         raise InputError(msg)
+    if signal_generator not in SIGNAL_GENERATORS:
+        msg = f"signal generator {signal_generator!r}: choose from {', '.join(SIGNAL_GENERATORS)}"
+        raise InputError(msg)
+    conditional = signal_generator == "conditional"
     if left_out is not None:
         left_out = float(left_out)
         if left_out not in values or len(values) < 3:
@@ -236,14 +270,29 @@ def parameterised_study(
     trainings = [("real", 0.0, real_sig, real_bkg)]
     factors = sorted(float(f) for f in factors)
     if "signal" in multiply:
+        extra = dict(settings or {})
         generators = {}
-        for v in values:
-            say(f"training {model} on {len(trains[v]):,} signal events at {parameter} {v:g}")
-            generators[v] = fit(trains[v], model=model, seed=seed, **dict(settings or {}))
+        if conditional:
+            labelled = _labelled(trains, parameter)
+            say(
+                f"training {model} on {len(labelled):,} signal events at {len(values)} "
+                f"values, conditioned on {parameter}"
+            )
+            joint = fit(labelled, model=model, condition="process", seed=seed, **extra)
+        else:
+            for v in values:
+                say(f"training {model} on {len(trains[v]):,} signal events at {parameter} {v:g}")
+                generators[v] = fit(trains[v], model=model, seed=seed, **extra)
         for f in factors:
             sig = {}
+            if conditional:  # f × each value's events, shared by the training counts
+                made = generate(joint, factor=f, seed=seed + 1)
+                process = np.asarray(ak.to_list(made.process))
             for v in values:
-                more = generate(generators[v], n=round(f * len(trains[v])), seed=seed + 1)
+                if conditional:
+                    more = made[process == _label(parameter, v)]
+                else:
+                    more = generate(generators[v], n=round(f * len(trains[v])), seed=seed + 1)
                 x, w = real_sig[v]
                 sig[v] = (np.vstack([x, matrix(more)]), augmented_weights(w, len(more)))
             trainings.append(("signal+generated", f, sig, real_bkg))
@@ -322,6 +371,7 @@ def parameterised_study(
         "classifiers": list(classifiers),
         "model": model,
         "settings": dict(settings or {}),
+        "signal_generator": signal_generator,
         "n_test_signal": {f"{v:g}": len(tests[v]) for v in values},
         "n_train_signal": {f"{v:g}": len(trains[v]) for v in values},
         "n_test_background": len(b_test),

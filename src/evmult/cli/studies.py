@@ -88,6 +88,12 @@ def add_classify(sub: Any) -> None:
         help="which sides to multiply, each in its own trainings (signal,background)",
     )
     cl.add_argument(
+        "--signal-generator",
+        choices=["conditional", "per-value"],
+        help="the signal at several values is multiplied by one generator conditioned on the "
+        "value (conditional, the default) or by one per value",
+    )
+    cl.add_argument(
         "--left-out",
         help="a value the pnn does not train on (default: the middle one; none: no value)",
     )
@@ -199,6 +205,9 @@ def run_classify(args: argparse.Namespace) -> int:
     values = _signal_values(args.signal)
     study: ClassifierStudy | ParameterisedStudy
     if values is None:
+        if args.signal_generator:
+            msg = "--signal-generator is for a signal at several values (--signal FILE=VALUE, repeated)"
+            raise InputError(msg)
         study = classifier_study(
             args.signal[0],
             args.background,
@@ -218,6 +227,7 @@ def run_classify(args: argparse.Namespace) -> int:
             size=args.size,
             multiply=[m.strip() for m in args.multiply.split(",") if m.strip()],
             left_out=_left_out(args.left_out, sorted(values)),
+            signal_generator=args.signal_generator or "conditional",
             **common,
         )
     study.write(out, force=args.force)
