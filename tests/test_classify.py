@@ -292,23 +292,33 @@ def zll_by_jet_count() -> tuple[dict[float, ak.Array], ak.Array]:
     return {1.0: table[n == 1], 2.0: table[n == 2], 3.0: table[n >= 3]}, table[n == 0]
 
 
-def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_value(
-    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array], tmp_path
-) -> None:
-    signals, background = zll_by_jet_count
-    study = parameterised_study(
+def _quick_study(signals: dict[float, ak.Array], background: ak.Array, **kwargs: Any) -> Any:
+    """A parameterised study of the jet-count "values", signal multiplied ×2 by quick
+    generators."""
+    return parameterised_study(
         signals,
         background,
         parameter="nJet",
         factors=[2],
         multiply=["signal"],
-        classifiers=["pnn", "bdt"],
-        left_out=2.0,
         settings={"refine": "off", **QUICK["flow-vae"]},
-        signal_generator="per-value",
         features=FEATURES,
         bootstrap=10,
         seed=1,
+        **kwargs,
+    )
+
+
+def test_parameterised_study_trains_the_pnn_once_and_every_other_classifier_per_value(
+    zll_by_jet_count: tuple[dict[float, ak.Array], ak.Array], tmp_path
+) -> None:
+    signals, background = zll_by_jet_count
+    study = _quick_study(
+        signals,
+        background,
+        classifiers=["pnn", "bdt"],
+        left_out=2.0,
+        signal_generator="per-value",
     )
     keys = [(r["classifier"], r["training"], r["value"], r["left_out"]) for r in study.rows]
     assert keys == [
@@ -357,18 +367,7 @@ def test_one_conditional_generator_multiplies_the_signal_at_every_value(
         return real_fit(table, **kwargs)
 
     monkeypatch.setattr(evmult.pipeline, "fit", spy)
-    study = parameterised_study(
-        signals,
-        background,
-        parameter="nJet",
-        factors=[2],
-        multiply=["signal"],
-        classifiers=["bdt"],
-        settings={"refine": "off", **QUICK["flow-vae"]},
-        features=FEATURES,
-        bootstrap=10,
-        seed=1,
-    )
+    study = _quick_study(signals, background, classifiers=["bdt"])
     assert fits == [(["nJet=1", "nJet=2", "nJet=3"], "process")]  # one generator for all
     assert study.setup["signal_generator"] == "conditional"  # the default
     for row in study.rows:  # each value gets twice its own training events
