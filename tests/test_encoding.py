@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import uproot
 import vector
 from conftest import DEMO_SAMPLE, KPIPI_MASSES, draw_decays
 
-from evmult.channels import get_channel
+from evmult.channels import CHANNELS, get_channel
 from evmult.coffea import extract
 from evmult.encoding import Encoding, resonance, wrap_phi
 from evmult.errors import InputError
@@ -182,8 +183,16 @@ def test_round_trip_of_every_channel(shared, channel: str, sample: str) -> None:
         assert enc.decay_frame
 
 
-def test_later_jets_learn_their_eta_from_the_first_jets(zll: ak.Array) -> None:
-    # the η opening of two jets is a coordinate, as their azimuth opening is
+def test_later_jets_learn_their_eta_from_the_first_jets(
+    zll: ak.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the η opening of two jets is a coordinate, as their azimuth opening is, in a
+    # collection of three slots or more (zll's two keep absolute η's)
+    names = [c.name for c in Encoding.fit(zll, "zll").columns]
+    assert {"jet2_eta", "jet2_dphi"} <= set(names)
+    assert "jet2_deta" not in names
+    three = dataclasses.replace(CHANNELS["zll"], collections={"Muon": 2, "Electron": 2, "Jet": 3})
+    monkeypatch.setitem(CHANNELS, "zll", three)
     enc = Encoding.fit(zll, "zll")
     names = [c.name for c in enc.columns]
     assert {"jet1_eta", "jet2_deta", "jet2_dphi"} <= set(names)
@@ -197,6 +206,9 @@ def test_later_jets_learn_their_eta_from_the_first_jets(zll: ak.Array) -> None:
     expected = np.arctanh(eta[two, 1] / bound) - np.arctanh(eta[two, 0] / bound)
     np.testing.assert_allclose(learned[two], expected, atol=1e-5)
     assert two.sum() > 100  # events with two jets (a few per cent of the demo sample)
+    back = enc.inverse(x, rng=np.random.default_rng(0))  # exact, η inside the acceptance
+    decoded = ak.to_numpy(ak.fill_none(ak.pad_none(back.Jet.eta, 2, clip=True), np.nan))
+    np.testing.assert_allclose(decoded[two], eta[two], atol=1e-4)
 
 
 def test_noise_widths(zll: ak.Array) -> None:

@@ -3,11 +3,11 @@ object, azimuths measured from a reference, the pT order of leptons and collecti
 and the named particles, collections and MET rebuilt from decoded slots.
 
 Masses are learned as asinh(m), which keeps the slightly negative masses of rounded
-inputs instead of piling them up at 0. The azimuth and η of every jet (photon ...)
-after the first of its collection are measured from that first one's (η as the
-difference of atanh(η / bound), so that it stays in the acceptance), so that the
-opening angles within a collection (the jets of a top decay) are coordinates, not
-differences of two learned angles.
+inputs instead of piling them up at 0. The azimuth of every jet (photon ...) after the
+first of its collection is measured from that first one's, and in collections of
+three slots or more its η too (as the difference of atanh(η / bound), so that it stays
+in the acceptance), so that the opening angles within a collection (the jets of a top
+decay) are coordinates, not differences of two learned angles.
 
 Every function works on per-event columns by name (``jet2_pt``, ``lep1_muon``), the
 raw ones of :func:`evmult.features.slot_columns` or the decoded ones of
@@ -42,6 +42,7 @@ __all__ = [
     "decode_collections",
     "decode_met",
     "decode_particles",
+    "eta_anchor",
     "features",
     "fit_eta_bounds",
     "fit_floors",
@@ -140,12 +141,9 @@ def features(
     """Raw columns -> unscaled encoded quantities: log(pT − floor) (MET: log(1 + pT)),
     atanh(η / bound), Δφ from the leader (or the first of the collection), asinh(m),
     the rest as they are. Objects in ``replaced`` learn no pT (a mass gives it), those
-    in ``decay`` no momentum (a decay's coordinates give it). The objects of a
-    collection after its first learn atanh(η / bound) as the difference from the
-    first's (``jet2_deta``), as their azimuths are measured from its: the openings
-    within a collection, which set the masses of jet pairs and trijets, are
-    coordinates in η as in φ, not differences of two learned values (with absolute
-    η's, generated tt̄ jets opened too wide in η and the trijet mass too broad)."""
+    in ``decay`` no momentum (a decay's coordinates give it). In a collection of three
+    slots or more, the objects after the first learn atanh(η / bound) as the
+    difference from the first's (``jet2_deta``; :func:`eta_anchor`)."""
     lead = leader(channel)
     phi0 = reference_phi(raw, lead)
     out: dict[str, np.ndarray] = {}
@@ -167,7 +165,7 @@ def features(
                     dphi = np.where(np.isfinite(raw[f"{lead}_phi"]), dphi, np.nan)
                 out[f"{prefix}_dphi"] = dphi
         elif field == "eta" and (bound := eta_bound.get(kind(prefix))):
-            if anchor := phi_anchor(prefix, channel):
+            if anchor := eta_anchor(prefix, channel):
                 out[f"{prefix}_deta"] = _atanh_eta(values, bound) - _atanh_eta(
                     raw[f"{anchor}_eta"], bound
                 )
@@ -193,6 +191,24 @@ def leader(channel: Channel) -> str:
     if channel.n_leptons:
         return "lep1"
     return channel.particles[0] if channel.particles else "MET"
+
+
+def eta_anchor(prefix: str, channel: Channel) -> str | None:
+    """The object whose atanh(η / bound) that of ``prefix`` is learned relative to: the
+    first of its collection where that has three slots or more.
+
+    As the azimuths are measured from the first's, the openings within the collection,
+    which set the masses of jet pairs and trijets, are then coordinates in η as in φ,
+    not differences of two learned values: with absolute η's, generated tt̄ jets opened
+    too wide in η and their trijet mass came out too broad. With two slots (zll's jets)
+    the second object is absent from most events, and its η learned from the first's
+    lost its own distribution (docs/benchmarks.md, jets' η measured from the leading
+    jet's)."""
+    anchor = phi_anchor(prefix, channel)
+    if anchor is None:
+        return None
+    slots = {c.lower(): cap for c, cap in channel.collections.items()}
+    return anchor if slots.get(kind(prefix), 0) >= 3 else None
 
 
 def phi_anchor(prefix: str, channel: Channel) -> str | None:
