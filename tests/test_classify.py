@@ -12,6 +12,7 @@ from conftest import DEMO_SAMPLE, QUICK
 from scipy import stats
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
+from evmult.classifiers.base import held_out
 from evmult.classify import classifier_study
 from evmult.classify_metrics import (
     augmented_weights,
@@ -257,6 +258,43 @@ def test_copies_sharing_their_events_weight_train_the_forest_as_the_events() -> 
     alone = auc(sig, np.ones(400))
     copies = auc(np.tile(sig, (10, 1)), augmented_weights(np.ones(400), 3_600))
     assert copies == pytest.approx(alone, abs=0.004)
+
+
+def test_early_stopping_holds_out_events_with_their_copies() -> None:
+    # 20 signal events and 40 copies of them; 300 background events, numbered from 0 too
+    # (groups are per class)
+    y = np.r_[np.ones(60), np.zeros(300)]
+    source = np.arange(40) % 20
+    held = held_out(y, np.r_[np.arange(20), source, np.arange(300)], 0.1, seed=4)
+    assert held[:20].sum() == 2  # a tenth of the signal events
+    np.testing.assert_array_equal(held[20:60], held[:20][source])  # copies follow them
+    assert held[60:].sum() == 30  # and a tenth of the background
+    assert held_out(y, None, 0.1, seed=4).sum() == 36  # every event its own group
+
+
+def test_copies_of_an_event_held_out_do_not_train_the_network() -> None:
+    # the copies baseline: held out with their event, copies that share its weight train
+    # the network as the events alone do; without groups the network stops on copies of
+    # its own training events and learns them
+    rng = np.random.default_rng(5)
+    sig, bkg = rng.normal(0.7, 1, (150, 4)), rng.normal(0, 1, (3_000, 4))
+    test = np.r_[rng.normal(0.7, 1, (4_000, 4)), rng.normal(0, 1, (4_000, 4))]
+    y_test = np.r_[np.ones(4_000), np.zeros(4_000)]
+
+    def auc(signal: np.ndarray, w_signal: np.ndarray, groups: np.ndarray | None) -> float:
+        x = np.r_[signal, bkg]
+        y = np.r_[np.ones(len(signal)), np.zeros(len(bkg))]
+        full = None if groups is None else np.r_[groups, np.arange(len(bkg))]
+        clf = make("nn", seed=3).fit(x, y, np.r_[w_signal, np.ones(len(bkg))], full)
+        return metrics_of(y_test, clf.score(test), np.ones(8_000), bootstrap=0)["auc"]["value"]
+
+    alone = auc(sig, np.ones(150), None)
+    copies = np.tile(sig, (10, 1))
+    w = augmented_weights(np.ones(150), 1_350)
+    grouped = auc(copies, w, np.arange(1_500) % 150)
+    ungrouped = auc(copies, w, None)
+    assert grouped == pytest.approx(alone, abs=0.01)
+    assert ungrouped < grouped
 
 
 def test_the_parameterised_network_reaches_the_optimum_at_a_value_it_never_saw() -> None:

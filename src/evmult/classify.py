@@ -278,29 +278,37 @@ def classifier_study(
         msg = f"budgets {budgets} must be among the sizes {sizes}"
         raise InputError(msg)
     order = np.random.default_rng([seed, 1]).permutation(len(pool))
-    trainings = [("real", 0.0, pool[np.sort(order[:n])], None) for n in sizes]
+    # each training: kind, factor, real events, extra events and their groups for early
+    # stopping (a copy is held out with the event it repeats, see held_out)
+    trainings: list[tuple[str, float, ak.Array, ak.Array | None, np.ndarray | None]] = [
+        ("real", 0.0, pool[np.sort(order[:n])], None, None) for n in sizes
+    ]
     for n in budgets:
         budget = pool[np.sort(order[:n])]
         say(f"training {model} on {n:,} signal events")
         generator = fit(budget, model=model, seed=seed, **dict(settings or {}))
         for factor in sorted(factors):
-            generated = multiply(generator, n=round(factor * n), seed=seed + 1)
-            trainings.append(("real+generated", factor, budget, generated))
-            copies = budget[np.arange(round(factor * n)) % n]
-            trainings.append(("real+copies", factor, budget, copies))
+            m = round(factor * n)
+            generated = multiply(generator, n=m, seed=seed + 1)
+            trainings.append(("real+generated", factor, budget, generated, n + np.arange(m)))
+            source = np.arange(m) % n
+            trainings.append(("real+copies", factor, budget, budget[source], source))
     rows = []
     for name in classifiers:
         resamples: dict[tuple[str, float, int], list[dict[str, float]]] = {}
-        for kind, factor, real, more in trainings:
+        for kind, factor, real, more, more_groups in trainings:
             x_sig, w_sig = feature_matrix(real, channel, features), event_weights(real)
+            g_sig = np.arange(len(real))
             if more is not None:  # share the real yield: shapes, not luminosity
                 x_sig = np.vstack([x_sig, feature_matrix(more, channel, features)])
                 w_sig = augmented_weights(w_sig, len(more))
+                g_sig = np.r_[g_sig, more_groups]
             scores = []
             for x_bkg, w_bkg in bkg_sets:
                 x = np.vstack([x_sig, x_bkg])
                 y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
-                clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg])
+                groups = np.r_[g_sig, np.arange(len(x_bkg))]
+                clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg], groups)
                 scores.append(clf.score(x_test))
             record, draws = scored(
                 y_test,

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from evmult.classifiers.base import Classifier, balanced_weights
+from evmult.classifiers.base import Classifier, balanced_weights, held_out
 from evmult.models.training import TrainSettings, train
 
 __all__ = ["MLP"]
@@ -14,8 +14,9 @@ __all__ = ["MLP"]
 
 class MLP(Classifier):
     """Two hidden layers of 64 (SiLU), weighted binary cross-entropy, AdamW with a
-    one-cycle schedule and early stopping on a tenth of the training events (the
-    loop of :func:`evmult.models.training.train`)."""
+    one-cycle schedule and early stopping on a tenth of the training events, copies held
+    out with their event (:func:`~evmult.classifiers.base.held_out`; the loop of
+    :func:`evmult.models.training.train`)."""
 
     name = "nn"
     hidden = (64, 64)
@@ -26,7 +27,9 @@ class MLP(Classifier):
         absent = np.isnan(z[:, self.flagged])
         return np.hstack([np.nan_to_num(z, nan=0.0), absent]).astype(np.float32)
 
-    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> MLP:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, weights: np.ndarray, groups: np.ndarray | None = None
+    ) -> MLP:
         x = np.asarray(x, np.float64)
         self.mean = np.nan_to_num(np.nanmean(x, axis=0))
         self.std = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
@@ -46,7 +49,16 @@ class MLP(Classifier):
             return (bce(self.net(batch[:, :-1]).squeeze(-1), batch[:, -1]) * w).mean()
 
         data = np.hstack([inputs, np.asarray(y, np.float32)[:, None]])
-        train(self.net, loss, data, balanced_weights(y, weights), self.settings, seed=self.seed)
+        holdout = held_out(y, groups, self.settings.val_fraction, self.seed)
+        train(
+            self.net,
+            loss,
+            data,
+            balanced_weights(y, weights),
+            self.settings,
+            holdout=holdout,
+            seed=self.seed,
+        )
         return self
 
     @torch.no_grad()

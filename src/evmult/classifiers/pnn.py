@@ -24,8 +24,11 @@ class PNN(MLP):
 
     name = "pnn"
 
-    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> PNN:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, weights: np.ndarray, groups: np.ndarray | None = None
+    ) -> PNN:
         x, y, w = np.asarray(x, np.float64), np.asarray(y), np.asarray(weights, np.float64)
+        g = np.arange(len(y)) if groups is None else np.asarray(groups)
         param = x[:, -1]
         sig, bkg = y == 1, y == 0
         if not np.isfinite(param[sig]).all():
@@ -36,13 +39,17 @@ class PNN(MLP):
         rows = [x[sig]]
         labels = [y[sig]]
         weight = [w[sig]]
+        group = [g[sig]]  # a background event at every value is one group
         for value, fraction in zip(values, share, strict=True):
             copy = x[bkg].copy()
             copy[:, -1] = value
             rows.append(copy)
             labels.append(y[bkg])
             weight.append(w[bkg] * fraction)
-        super().fit(np.vstack(rows), np.concatenate(labels), np.concatenate(weight))
+            group.append(g[bkg])
+        super().fit(
+            np.vstack(rows), np.concatenate(labels), np.concatenate(weight), np.concatenate(group)
+        )
         self.values = values
         return self
 

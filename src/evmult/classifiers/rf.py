@@ -14,11 +14,18 @@ class RandomForest(Classifier):
     0.1 % of the training weight. A leaf minimum in weight, not in events, makes copies
     that share their event's weight (:func:`evmult.classify.augmented_weights`) train
     as that event would: counted in events, they make the leaves of the copied region
-    finer, which looked like a gain from information that copies do not have."""
+    finer, which looked like a gain from information that copies do not have. It does not
+    stop early: every event trains, whatever its group."""
 
     name = "rf"
 
-    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> RandomForest:
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray | None = None,  # noqa: ARG002 (no early stopping: all events train)
+    ) -> RandomForest:
         from sklearn.ensemble import RandomForestClassifier
 
         self.model = RandomForestClassifier(

@@ -135,6 +135,7 @@ def train(
     *,
     noise: np.ndarray | None = None,
     augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    holdout: np.ndarray | None = None,
     seed: int,
     progress: bool = False,
     label: str = "training",
@@ -153,6 +154,8 @@ def train(
         augment: maps a training batch (and its noise widths) to a randomly transformed
             one before the noise is added, e.g. :func:`reflections`; the validation
             split is left as it is.
+        holdout: which events (a boolean mask) are held out for early stopping;
+            default: a random ``settings.val_fraction`` of them.
         seed: seed of the split, the shuffling and the initial state.
         progress: show a tqdm bar with the losses.
         label: the progress bar's description.
@@ -168,9 +171,14 @@ def train(
     device = pick_device(settings.device)
     gen = torch.Generator().manual_seed(seed)
     n = len(x)
-    perm = torch.randperm(n, generator=gen)
-    n_val = max(1, round(settings.val_fraction * n)) if n > 10 else 0
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    if holdout is None:
+        perm = torch.randperm(n, generator=gen)
+        n_val = max(1, round(settings.val_fraction * n)) if n > 10 else 0
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+    else:
+        held = torch.as_tensor(np.asarray(holdout, dtype=bool))
+        val_idx, train_idx = torch.nonzero(held)[:, 0], torch.nonzero(~held)[:, 0]
+        n_val = len(val_idx)
     w = np.asarray(weights, np.float64)
     w = w / w.mean() if w.mean() > 0 else np.ones_like(w)
     xt = torch.as_tensor(x, dtype=torch.float32)
