@@ -10,6 +10,7 @@ Usage:
     python benchmarks/bench_classifiers.py --classifiers bdt,rf,nn --factors 10
     python benchmarks/bench_classifiers.py --budgets 1000,2000,4000,7000   # where the gain vanishes
     python benchmarks/bench_classifiers.py --background-folds 3   # every background event tested
+    python benchmarks/bench_classifiers.py --repeats 3   # each classifier trained thrice
     python benchmarks/bench_classifiers.py --pair wz-zll --sizes 1000,2000,4000,10000
 """
 
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument(
         "--background-folds", type=int, default=1, help="K >= 2: every background event tested"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="trainings per classifier and training set"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--output", type=Path, help="write JSON, figures and report.html")
@@ -75,6 +79,7 @@ def main() -> None:
         classifiers=args.classifiers.split(","),
         settings=dict(s.split("=", 1) for s in args.set),
         background_folds=args.background_folds,
+        repeats=args.repeats,
         seed=args.seed,
         progress=lambda line: print(line, flush=True),
     )

@@ -18,6 +18,7 @@ from evmult.classify_metrics import (
     augmented_weights,
     equivalent_events,
     metrics_of,
+    paired_gain,
     scored,
 )
 from evmult.classify_parameterised import parameterised_study
@@ -97,6 +98,40 @@ def test_each_background_fold_is_scored_by_the_classifier_that_never_saw_it() ->
     assert one["metrics"]["auc"]["value"] == pytest.approx(1 / 3)
 
 
+def test_repeated_trainings_are_averaged_and_their_spread_counts() -> None:
+    # two trainings of one classifier, one sharper than the other: the figures are
+    # their mean, and the spread of that mean (|a - b| / 2 for two) joins the test
+    # events' spread, in every figure and in a gain over a repeated baseline
+    y, s = _gaussian_test_set(2_000, 4_000)
+    rng = np.random.default_rng(4)
+    logit = np.log(s / (1 - s))
+    noisy = 1 / (1 + np.exp(-(logit + rng.normal(0, 1.5, len(s)))))
+    w = np.ones(6_000)
+    a, draws_a = scored(y, s, w, bootstrap=20, seed=0)
+    b, _ = scored(y, noisy, w, bootstrap=20, seed=0)
+    both, draws = scored(y, np.stack([s, noisy]), w, bootstrap=20, seed=0)
+    auc_a, auc_b = a["metrics"]["auc"]["value"], b["metrics"]["auc"]["value"]
+    auc = both["metrics"]["auc"]
+    assert auc["value"] == pytest.approx((auc_a + auc_b) / 2, rel=1e-12)
+    assert auc["std_training"] == pytest.approx(abs(auc_a - auc_b) / 2, rel=1e-9)
+    assert auc["std"] > auc["std_training"] > 0.02  # the noise costs ~0.07 in AUC
+    assert [r["auc"] for r in both["repeats"]] == pytest.approx([auc_a, auc_b], rel=1e-12)
+    # folds within repeats: shape (repeats, folds, events)
+    folds = np.r_[np.full(2_000, -1), np.arange(4_000) % 2]
+    split, _ = scored(y, np.stack([[s, s], [noisy, noisy]]), w, bootstrap=0, seed=0, folds=folds)
+    assert split["metrics"]["auc"]["value"] == pytest.approx(auc["value"], rel=1e-12)
+    # a gain of one repeated training over another: the repeats' spread is in its std
+    gain = paired_gain(both, both, draws, draws)["auc"]
+    assert gain["value"] == 0.0
+    assert gain["std_training"] == 0.0
+    swapped = dict(both, repeats=both["repeats"][::-1])
+    gain = paired_gain(swapped, both, draws, draws)["auc"]
+    assert gain["std_training"] == pytest.approx(abs(auc_a - auc_b), rel=1e-9)
+    assert gain["std"] == pytest.approx(gain["std_training"], rel=1e-9)
+    assert "repeats" not in a
+    assert "std_training" not in paired_gain(a, a, draws_a, draws_a)["auc"]
+
+
 def test_generated_events_share_the_real_yield() -> None:
     w = augmented_weights(np.array([1.0, 2.0, 3.0]), 9)
     assert len(w) == 12
@@ -139,6 +174,7 @@ def test_copies_add_nothing_and_the_study_reports_every_training(
         settings={"refine": "off", **QUICK["flow-vae"]},
         features=FEATURES,
         bootstrap=20,
+        repeats=2,
         seed=2,
     )
     kinds = [(r["training"], r["n_real"], r["factor"]) for r in study.rows]
@@ -153,10 +189,18 @@ def test_copies_add_nothing_and_the_study_reports_every_training(
     # copies carry the information of the real events, no more
     gain = copies["gain"]["auc"]
     assert gain["value"] < 2 * gain["std"] + 0.005
+    # two trainings of each (classifier seeds 2 and 3): averaged, their spread counted
+    assert study.setup["repeats"] == 2
+    assert len(copies["repeats"]) == 2
+    assert gain["std"] >= gain["std_training"] > 0
+
     # the paired spread is that of a difference on the same test events: smaller than
-    # the two trainings' spreads combined as if independent
+    # the two trainings' spreads over the test events combined as if independent
+    def over_test_events(m: dict[str, float]) -> float:
+        return math.sqrt(m["std"] ** 2 - m["std_training"] ** 2)
+
     a, b = copies["metrics"]["auc"], real["metrics"]["auc"]
-    assert gain["std"] < math.hypot(a["std"], b["std"])
+    assert over_test_events(gain) < math.hypot(over_test_events(a), over_test_events(b))
     assert study.rows[1]["metrics"]["auc"]["value"] > real["metrics"]["auc"]["value"]
     for row in (generated, copies):
         assert row["bound"] in ("", "<", ">")
@@ -172,6 +216,8 @@ def test_study_errors(zll_by_jets: tuple[ak.Array, ak.Array]) -> None:
         classifier_study(signal, background, sizes=[10**6])
     with pytest.raises(InputError, match=r"budgets \[150\] must be among the sizes \[100, 200\]"):
         classifier_study(signal, background, sizes=[100, 200], budgets=[150])
+    with pytest.raises(InputError, match="repeats must be a whole number of at least 1, got 0"):
+        classifier_study(signal, background, sizes=[100], repeats=0)
     with pytest.raises(InputError, match="unknown classifier"):
         make("svm")
     other = ak.Array(background, attrs={"evmult": {"channel": "wz"}})

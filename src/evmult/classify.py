@@ -46,6 +46,7 @@ from evmult.classify_metrics import (
     BOOTSTRAP,
     ROC_EFFICIENCIES,
     augmented_weights,
+    check_repeats,
     equivalent_events,
     feature_matrix,
     paired_gain,
@@ -186,6 +187,7 @@ def classifier_study(
     settings: Mapping[str, Any] | None = None,
     test_fraction: float = 0.3,
     background_folds: int = 1,
+    repeats: int = 1,
     features: Sequence[str] | None = None,
     bootstrap: int = BOOTSTRAP,
     seed: int = 0,
@@ -213,6 +215,10 @@ def classifier_study(
             test signal; the figures are the folds' average, the rejections those of
             all K folds' background (K times the test background of one fold, so a
             rejection of hundreds is resolved).
+        repeats: trainings of each classifier on each training set, with seeds
+            ``seed``, ``seed + 1``, …: the figures are their average, and the spreads
+            and gains include the spread between them (a classifier's training
+            randomness: its validation share, initial state, bootstrap).
         features: feature columns (default: every feature of the channel).
         bootstrap: Poisson resamples of the test set for the spreads.
         seed: seed of the splits, the generator and the classifiers.
@@ -224,7 +230,7 @@ def classifier_study(
     Raises:
         InputError: for tables of different channels, sizes beyond the signal events
             left after the test split, budgets not among the sizes, fewer than one
-            background fold, or a parameterised classifier (``pnn``).
+            background fold or repeat, or a parameterised classifier (``pnn``).
     """
     from evmult.pipeline import fit, multiply
 
@@ -251,6 +257,7 @@ def classifier_study(
     if not isinstance(background_folds, int) or not 1 <= background_folds <= len(bkg):
         msg = f"background_folds must be a whole number from 1 to {len(bkg):,}, got {background_folds!r}"
         raise InputError(msg)
+    check_repeats(repeats)
     rng = np.random.default_rng(seed)
     sig_perm, bkg_perm = rng.permutation(len(sig)), rng.permutation(len(bkg))
     n_test_s = round(test_fraction * len(sig))
@@ -303,16 +310,19 @@ def classifier_study(
                 x_sig = np.vstack([x_sig, feature_matrix(more, channel, features)])
                 w_sig = augmented_weights(w_sig, len(more))
                 g_sig = np.r_[g_sig, more_groups]
-            scores = []
-            for x_bkg, w_bkg in bkg_sets:
-                x = np.vstack([x_sig, x_bkg])
-                y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
-                groups = np.r_[g_sig, np.arange(len(x_bkg))]
-                clf = make(name, seed=seed).fit(x, y, np.r_[w_sig, w_bkg], groups)
-                scores.append(clf.score(x_test))
+            scores = []  # per repeat, one classifier's or each fold's
+            for r in range(repeats):
+                per_fold = []
+                for x_bkg, w_bkg in bkg_sets:
+                    x = np.vstack([x_sig, x_bkg])
+                    y = np.r_[np.ones(len(x_sig)), np.zeros(len(x_bkg))]
+                    groups = np.r_[g_sig, np.arange(len(x_bkg))]
+                    clf = make(name, seed=seed + r).fit(x, y, np.r_[w_sig, w_bkg], groups)
+                    per_fold.append(clf.score(x_test))
+                scores.append(per_fold[0] if folds is None else np.stack(per_fold))
             record, draws = scored(
                 y_test,
-                scores[0] if folds is None else np.stack(scores),
+                scores[0] if repeats == 1 else np.stack(scores),
                 w_test,
                 bootstrap=bootstrap,
                 seed=seed,
@@ -358,6 +368,7 @@ def classifier_study(
         "n_test_background": n_test_b,
         "n_train_background": len(b_trains[0]),
         "background_folds": background_folds,
+        "repeats": repeats,
         "features": list(features) if features else None,
         "seed": seed,
         "sources": {

@@ -22,6 +22,7 @@ __all__ = [
     "ROC_EFFICIENCIES",
     "SCORE_BINS",
     "augmented_weights",
+    "check_repeats",
     "equivalent_events",
     "feature_matrix",
     "folded",
@@ -184,16 +185,24 @@ def scored(
 
     ``scores`` are one classifier's, or with ``folds`` those of K classifiers each
     trained without one fold of the background (:func:`folded`): every figure is then
-    the K folds' average, the rejections over the background of every fold.
+    the K folds' average, the rejections over the background of every fold. With one
+    more leading axis they are R repeats of the training (other classifier seeds):
+    the figures are then the repeats' average, and each spread adds to the test
+    events' that of the repeats' mean (``std_training``, the repeats' standard
+    deviation over √R), which one training cannot show.
 
     Returns:
-        ``(record, draws)``: ``record`` has ``metrics`` (figure -> ``value``, ``std``),
+        ``(record, draws)``: ``record`` has ``metrics`` (figure -> ``value``, ``std``
+        and, with repeats, ``std_training``; then also ``repeats``, each repeat's figures),
         ``roc`` (the rejection at each of :data:`ROC_EFFICIENCIES`) and ``scores`` (the
         signal's and the background's normalised score distributions in
         :data:`SCORE_BINS` bins of [0, 1]); ``draws`` are the figures on the resamples
         (the same ``seed``, the same resamples: for paired comparisons).
     """
-    parts = folded(scores, folds)
+    scores = np.asarray(scores)
+    single = scores.ndim == (1 if folds is None else 2)
+    repeats = [folded(r, folds) for r in (scores[None] if single else scores)]
+    parts = [part for repeat in repeats for part in repeat]
     value, draws = _resampled(y, parts, weights, bootstrap, seed)
     edges = np.linspace(0.0, 1.0, SCORE_BINS + 1)
     shapes = {}
@@ -204,11 +213,16 @@ def scored(
             counts += np.histogram(np.clip(s[mine], 0.0, 1.0), edges, weights=weights[idx][mine])[0]
         shapes[name] = (counts / max(counts.sum(), 1e-300)).tolist()
     roc = [_rejection(y, parts, weights, e) for e in ROC_EFFICIENCIES]
-    record = {
+    record: dict[str, Any] = {
         "metrics": with_spreads(value, draws),
         "roc": roc,
         "scores": {"edges": edges.tolist(), **shapes},
     }
+    if len(repeats) > 1:  # the spread of the repeats' mean joins that of the test events
+        record["repeats"] = [_figures(y, repeat, weights) for repeat in repeats]
+        for k, m in record["metrics"].items():
+            m["std_training"] = _spread([r[k] for r in record["repeats"]]) / math.sqrt(len(repeats))
+            m["std"] = math.hypot(m["std"], m["std_training"])
     return record, draws
 
 
@@ -219,14 +233,32 @@ def paired_gain(
     base_draws: Sequence[Mapping[str, float]],
 ) -> dict[str, dict[str, float]]:
     """Each figure's change from ``base`` to ``own`` (two :func:`scored` records of one
-    test set), with its spread over the same resamples."""
-    return {
-        k: {
+    test set), with its spread over the same resamples and, where both trainings were
+    repeated, that of the repeats' mean change (``std_training``) added."""
+    gain = {}
+    for k in METRICS:
+        change = {
             "value": own["metrics"][k]["value"] - base["metrics"][k]["value"],
             "std": _spread([a[k] - b[k] for a, b in zip(own_draws, base_draws, strict=True)]),
         }
-        for k in METRICS
-    }
+        if "repeats" in own and "repeats" in base:
+            pairs = zip(own["repeats"], base["repeats"], strict=True)
+            changes = [a[k] - b[k] for a, b in pairs]
+            change["std_training"] = _spread(changes) / math.sqrt(len(changes))
+            change["std"] = math.hypot(change["std"], change["std_training"])
+        gain[k] = change
+    return gain
+
+
+def check_repeats(repeats: int) -> None:
+    """Refuse a number of classifier trainings per training set below 1.
+
+    Raises:
+        InputError: for anything but a whole number of at least 1.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        msg = f"repeats must be a whole number of at least 1, got {repeats!r}"
+        raise InputError(msg)
 
 
 def augmented_weights(real_weights: np.ndarray, n_more: int) -> np.ndarray:

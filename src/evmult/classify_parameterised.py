@@ -44,7 +44,14 @@ import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import Study
-from evmult.classify_metrics import augmented_weights, feature_matrix, paired_gain, scored, verdict
+from evmult.classify_metrics import (
+    augmented_weights,
+    check_repeats,
+    feature_matrix,
+    paired_gain,
+    scored,
+    verdict,
+)
 from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.io.tables import as_table, event_weights, string_column, table_metadata
@@ -158,6 +165,7 @@ def parameterised_study(
     settings: Mapping[str, Any] | None = None,
     signal_generator: str = "conditional",
     test_fraction: float = 0.3,
+    repeats: int = 1,
     features: Sequence[str] | None = None,
     bootstrap: int = 50,
     seed: int = 0,
@@ -184,6 +192,8 @@ def parameterised_study(
             value's events alone (on Z′ → tt̄ with about 500 events per mass it made
             every classifier worse at more masses: docs/classifiers.md).
         test_fraction: the share of each table held out for testing.
+        repeats: trainings of each classifier on each training set (seeds ``seed``,
+            ``seed + 1``, …): figures averaged, their spread in the spreads and gains.
         features: feature columns (default: every feature of the channel).
         bootstrap: Poisson resamples of the test set for the spreads.
         seed: seed of the splits, the generators and the classifiers.
@@ -195,8 +205,8 @@ def parameterised_study(
     Raises:
         InputError: for fewer than two values, tables of different channels, an
             unknown classifier or side, a left-out value that is not a signal value or
-            leaves fewer than two, a size beyond a value's training events, or an
-            unknown ``signal_generator``.
+            leaves fewer than two, a size beyond a value's training events, an
+            unknown ``signal_generator``, or fewer than one repeat.
     """
     from evmult.pipeline import fit
     from evmult.pipeline import multiply as generate
@@ -218,6 +228,7 @@ def parameterised_study(
         msg = f"signal generator {signal_generator!r}: choose from {', '.join(SIGNAL_GENERATORS)}"
         raise InputError(msg)
     conditional = signal_generator == "conditional"
+    check_repeats(repeats)
     if left_out is not None:
         left_out = float(left_out)
         if left_out not in values or len(values) < 3:
@@ -308,9 +319,17 @@ def parameterised_study(
     rows: list[dict[str, Any]] = []
     draws: dict[tuple[str, str, float, float], list[dict[str, float]]] = {}
 
-    def add(name: str, kind: str, f: float, v: float, scores: np.ndarray, n_gen: int) -> None:
+    def add(
+        name: str, kind: str, f: float, v: float, scores: list[np.ndarray], n_gen: int
+    ) -> None:  # scores: each repeat's
         _, y_test, w_test = test_sets[v]
-        record, resamples = scored(y_test, scores, w_test, bootstrap=bootstrap, seed=seed)
+        record, resamples = scored(
+            y_test,
+            scores[0] if repeats == 1 else np.stack(scores),
+            w_test,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
         draws[(name, kind, f, v)] = resamples
         rows.append(
             {
@@ -340,16 +359,17 @@ def parameterised_study(
                 n_sig = sum(len(sig[v][0]) for v in trained)
                 y = np.r_[np.ones(n_sig), np.zeros(len(x_b))]
                 w = np.concatenate([sig[v][1] for v in trained] + [w_b])
-                clf = make(name, seed=seed).fit(x, y, w)
+                clfs = [make(name, seed=seed + r).fit(x, y, w) for r in range(repeats)]
                 for v in values:
-                    scores = clf.score(_with_parameter(test_sets[v][0], v))
-                    add(name, kind, f, v, scores, n_gen[v])
+                    x_v = _with_parameter(test_sets[v][0], v)
+                    add(name, kind, f, v, [c.score(x_v) for c in clfs], n_gen[v])
             else:
                 for v in values:
                     x = np.vstack([sig[v][0], x_b])
                     y = np.r_[np.ones(len(sig[v][0])), np.zeros(len(x_b))]
-                    clf = make(name, seed=seed).fit(x, y, np.r_[sig[v][1], w_b])
-                    add(name, kind, f, v, clf.score(test_sets[v][0]), n_gen[v])
+                    w = np.r_[sig[v][1], w_b]
+                    clfs = [make(name, seed=seed + r).fit(x, y, w) for r in range(repeats)]
+                    add(name, kind, f, v, [c.score(test_sets[v][0]) for c in clfs], n_gen[v])
     reals = {(r["classifier"], r["value"]): r for r in rows if r["training"] == "real"}
     for row in rows:
         if row["training"] != "real":
@@ -377,6 +397,7 @@ def parameterised_study(
         "n_test_background": len(b_test),
         "n_train_background": len(b_train),
         "features": list(features) if features else None,
+        "repeats": repeats,
         "seed": seed,
         "sources": {
             "signal": {f"{v:g}": table_metadata(by_value[v]).get("sources", []) for v in values},

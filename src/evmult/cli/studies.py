@@ -106,6 +106,13 @@ def add_classify(sub: Any) -> None:
         help="K >= 2: test every background event, training each classifier K times without "
         "one fold (resolves large rejections; one signal table only) (1: a test share)",
     )
+    cl.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="trainings of each classifier per training set, with other seeds: figures "
+        "averaged, the spread between them in every spread and gain (1)",
+    )
     cl.add_argument("--features", help="comma-separated feature columns (default: all)")
     cl.add_argument("--seed", type=int, default=0, help="seed of splits and trainings")
     cl.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -198,6 +205,7 @@ def run_classify(args: argparse.Namespace) -> int:
         "model": args.model,
         "settings": generator_settings(args),
         "test_fraction": args.test_fraction,
+        "repeats": args.repeats,
         "features": args.features.split(",") if args.features else None,
         "seed": args.seed,
         "progress": None if args.quiet else print,
