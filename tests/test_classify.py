@@ -273,8 +273,11 @@ def test_classify_command(
     # every background event tested, in two folds
     folded = tmp_path / "folded"
     args[args.index(str(out))] = str(folded)
-    assert main([*args, "--background-folds", "2", "--refine", "off", "--quiet", *quick]) == 0
+    folds = ["--background-folds", "2", "--repeats", "2"]
+    assert main([*args, *folds, "--refine", "off", "--quiet", *quick]) == 0
     data = json.loads((folded / "classifiers.json").read_text())
+    assert data["setup"]["repeats"] == 2
+    assert all(len(r["repeats"]) == 2 for r in data["rows"])
     assert data["setup"]["n_test_background"] == len(background)
     assert data["setup"]["n_train_background"] == len(background) // 2
     assert len(data["rows"]) == 4
@@ -286,6 +289,9 @@ def test_classify_command(
     assert not (tmp_path / "no").exists()
     assert main([*bad, "-o", str(tmp_path / "no"), "--background-folds", "0", "--quiet"]) == 1
     assert "background_folds must be a whole number from 1" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    assert main([*bad, "-o", str(tmp_path / "no"), "--repeats", "0", "--quiet"]) == 1
+    assert "repeats must be a whole number of at least 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()
 
 
