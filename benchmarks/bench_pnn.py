@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument(
         "--signal-generator", default="conditional", choices=["conditional", "per-value"]
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="trainings per classifier and training set"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--output", type=Path, help="write JSON, figures and report.html")
@@ -59,6 +62,7 @@ def main() -> None:
         left_out=args.left_out,
         settings=dict(s.split("=", 1) for s in args.set),
         signal_generator=args.signal_generator,
+        repeats=args.repeats,
         seed=args.seed,
         progress=lambda line: print(line, flush=True),
     )
