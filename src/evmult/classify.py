@@ -18,7 +18,9 @@ fixed budget of real signal events (``evmult classify`` runs it):
 4. Each classifier (:mod:`evmult.classifiers`) trains on each training set and is
    scored on the test set: ROC AUC, background rejection 1/ε_B at ε_S = 50 % and 80 %,
    and accuracy, F1 and Cohen's κ at a score of 0.5 with the classes weighted equally,
-   each with its spread over Poisson resamples of the test events.
+   each with its spread over Poisson resamples of the test events. With ``repeats`` R,
+   each classifier trains R times (other seeds) and the figures are their mean, the
+   spread of that mean added to every spread.
 5. **Equivalent real events**: where the real-only learning curve reaches the
    augmented training's AUC (interpolated in log n); a bound where it lies outside the
    curve.
