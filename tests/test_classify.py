@@ -278,6 +278,10 @@ def test_classify_command(
     data = json.loads((folded / "classifiers.json").read_text())
     assert data["setup"]["repeats"] == 2
     assert all(len(r["repeats"]) == 2 for r in data["rows"])
+    assert (
+        "each classifier trained 2 times, averaged, their spread in every ±"
+        in (folded / "summary.txt").read_text()
+    )
     assert data["setup"]["n_test_background"] == len(background)
     assert data["setup"]["n_train_background"] == len(background) // 2
     assert len(data["rows"]) == 4

@@ -52,6 +52,7 @@ from evmult.classify_metrics import (
     equivalent_events,
     feature_matrix,
     paired_gain,
+    repeats_note,
     scored,
     verdict,
 )
@@ -135,6 +136,7 @@ class ClassifierStudy(Study):
                 f"{self.channel}: {setup['n_test_signal']:,} signal and "
                 f"{setup['n_test_background']:,} background test events"
                 + (f" (every background event, in {folds} folds)" if folds > 1 else "")
+                + repeats_note(setup.get("repeats", 1))
             )
         ]
         for row in self.rows:

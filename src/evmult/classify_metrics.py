@@ -28,6 +28,7 @@ __all__ = [
     "folded",
     "metrics_of",
     "paired_gain",
+    "repeats_note",
     "scored",
     "verdict",
     "with_spreads",
@@ -259,6 +260,20 @@ def check_repeats(repeats: int) -> None:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         msg = f"repeats must be a whole number of at least 1, got {repeats!r}"
         raise InputError(msg)
+
+
+def repeats_note(repeats: int) -> str:
+    """What a study's summary says of repeated trainings (nothing for one).
+
+    Example:
+        >>> repeats_note(3)
+        '; each classifier trained 3 times, averaged, their spread in every ±'
+    """
+    return (
+        f"; each classifier trained {repeats} times, averaged, their spread in every ±"
+        if repeats > 1
+        else ""
+    )
 
 
 def augmented_weights(real_weights: np.ndarray, n_more: int) -> np.ndarray:

@@ -49,6 +49,7 @@ from evmult.classify_metrics import (
     check_repeats,
     feature_matrix,
     paired_gain,
+    repeats_note,
     scored,
     verdict,
 )
@@ -94,6 +95,7 @@ class ParameterisedStudy(Study):
                 if setup["left_out"] is not None
                 else ""
             )
+            + repeats_note(setup.get("repeats", 1))
         ]
         for row in self.rows:
             mark = " (left out)" if row["left_out"] else ""
