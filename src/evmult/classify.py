@@ -326,7 +326,7 @@ def classifier_study(
                 scores.append(per_fold[0] if folds is None else np.stack(per_fold))
             record, draws = scored(
                 y_test,
-                scores[0] if repeats == 1 else np.stack(scores),
+                np.stack(scores),
                 w_test,
                 bootstrap=bootstrap,
                 seed=seed,

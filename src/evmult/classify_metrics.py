@@ -187,7 +187,8 @@ def scored(
     ``scores`` are one classifier's, or with ``folds`` those of K classifiers each
     trained without one fold of the background (:func:`folded`): every figure is then
     the K folds' average, the rejections over the background of every fold. With one
-    more leading axis they are R repeats of the training (other classifier seeds):
+    more leading axis they are R repeats of the training (other classifier seeds; one
+    repeat is the training alone):
     the figures are then the repeats' average, and each spread adds to the test
     events' that of the repeats' mean (``std_training``, the repeats' standard
     deviation over √R), which one training cannot show.

@@ -325,13 +325,7 @@ def parameterised_study(
         name: str, kind: str, f: float, v: float, scores: list[np.ndarray], n_gen: int
     ) -> None:  # scores: each repeat's
         _, y_test, w_test = test_sets[v]
-        record, resamples = scored(
-            y_test,
-            scores[0] if repeats == 1 else np.stack(scores),
-            w_test,
-            bootstrap=bootstrap,
-            seed=seed,
-        )
+        record, resamples = scored(y_test, np.stack(scores), w_test, bootstrap=bootstrap, seed=seed)
         draws[(name, kind, f, v)] = resamples
         rows.append(
             {
