@@ -16,7 +16,7 @@ from conftest import DEMO_SAMPLE, KPIPI_MASSES, draw_decays
 
 from evmult.channels import CHANNELS, get_channel
 from evmult.coffea import extract
-from evmult.encoding import Encoding, resonance, wrap_phi
+from evmult.encoding import Encoding, objects, resonance, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
 from evmult.models.training import reflections
@@ -203,12 +203,50 @@ def test_later_jets_learn_their_eta_from_the_first_jets(
     eta = ak.to_numpy(ak.fill_none(ak.pad_none(zll.Jet.eta, 2, clip=True), np.nan)).astype(float)
     two = np.isfinite(eta[:, 1])
     bound = enc.eta_bound["jet"]
-    expected = np.arctanh(eta[two, 1] / bound) - np.arctanh(eta[two, 0] / bound)
-    np.testing.assert_allclose(learned[two], expected, atol=1e-5)
+    # a second jet in only some events: relative to a fitted share of the first's η
+    slope = enc.eta_slope["jet2"]
+    assert 0 < slope < 1
+    a1, a2 = np.arctanh(eta[two, 0] / bound), np.arctanh(eta[two, 1] / bound)
+    assert slope == pytest.approx(np.cov(a2, a1, bias=True)[0, 1] / np.var(a1), rel=1e-4)
+    np.testing.assert_allclose(learned[two], a2 - slope * a1, atol=1e-5)
+    # an encoding without slopes (model-file format 4) reads the column as a difference
+    old = Encoding.from_state({k: v for k, v in enc.state().items() if k != "eta_slope"})
+    drawn = old.inverse(x, rng=np.random.default_rng(0))
+    first = ak.to_numpy(ak.fill_none(ak.pad_none(drawn.Jet.eta, 2, clip=True), np.nan))
+    np.testing.assert_allclose(
+        first[two, 1], bound * np.tanh(learned[two] + np.arctanh(first[two, 0] / bound)), atol=1e-4
+    )
     assert two.sum() > 100  # events with two jets (a few per cent of the demo sample)
     back = enc.inverse(x, rng=np.random.default_rng(0))  # exact, η inside the acceptance
     decoded = ak.to_numpy(ak.fill_none(ak.pad_none(back.Jet.eta, 2, clip=True), np.nan))
     np.testing.assert_allclose(decoded[two], eta[two], atol=1e-4)
+
+
+def test_eta_slopes_known_answers() -> None:
+    # slope 1 for a slot every event fills, the least-squares slope of atanh(η / bound)
+    # on the first object's elsewhere, clipped to [0, 1]; 0 with too few events
+    rng = np.random.default_rng(3)
+    n, bound = 4000, 2.5
+    a1 = rng.normal(0, 0.6, n)
+    some = rng.random(n) < 0.4
+    few = np.arange(n) < 10
+
+    def eta(a: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        return np.where(present if present is not None else True, bound * np.tanh(a), np.nan)
+
+    raw = {
+        "jet1_eta": eta(a1),
+        "jet2_eta": eta(0.3 * a1 + rng.normal(0, 0.5, n)),  # every event
+        "jet3_eta": eta(0.3 * a1 + rng.normal(0, 0.5, n), some),
+        "jet4_eta": eta(-0.5 * a1 + rng.normal(0, 0.5, n), some),
+        "jet5_eta": eta(a1 + rng.normal(0, 0.1, n), few),
+    }
+    slopes = objects.fit_eta_slopes(raw, get_channel("ttbar_semilep"), {"jet": bound})
+    assert slopes["jet2"] == 1.0
+    assert slopes["jet3"] == pytest.approx(0.3, abs=0.05)
+    assert slopes["jet4"] == 0.0
+    assert slopes["jet5"] == 0.0
+    assert "jet1" not in slopes
 
 
 def test_noise_widths(zll: ak.Array) -> None:

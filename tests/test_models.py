@@ -167,9 +167,17 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
         )
         with pytest.raises(
             ModelFileError,
-            match=rf"v{version}\.evmult: model-file format {version}; .* reads format 4 only: retrain",
+            match=rf"v{version}\.evmult: model-file format {version}; .* reads formats 4 and 5 "
+            "only: retrain",
         ):
             load(older)
+    # format 4, written before the encoding fitted η slopes, loads: every slope is 1
+    four = rewrite_model_file(
+        good,
+        tmp_path / "v4.evmult",
+        lambda h: (h.update(format_version=4), h["encoding"].pop("eta_slope")),
+    )
+    assert load(four).encoding.eta_slope == {}
     with pytest.raises(ModelFileError, match="holds a 'smearing' model, not flow-vae"):
         MODELS["flow-vae"].load(good)
     wrong = rewrite_model_file(good, tmp_path / "gan.evmult", lambda h: h.update(model="gan"))

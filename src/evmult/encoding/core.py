@@ -66,6 +66,11 @@ class Encoding:
             atanh(η / bound), so a generated object never leaves the acceptance and a
             density model has no hard edge to learn. Not for named particles (their
             η is not cut symmetrically).
+        eta_slope: a later object of a collection of three slots or more (``jet2``) ->
+            the share of the first one's atanh(η / bound) its own is learned relative
+            to: 1 (the difference) for slots every training event fills, a fitted
+            slope in [0, 1] for the others (:func:`evmult.encoding.objects.fit_eta_slopes`).
+            A slot without an entry (model files written before the slopes) uses 1.
         decay_frame: the three particles of a decay (D⁺ → K⁻π⁺π⁺) are learned as the
             parent's log pT and η (its azimuth is drawn), the resonance mass and the
             decay's coordinates in the parent's rest frame
@@ -99,6 +104,7 @@ class Encoding:
     labels: list[str] = dataclasses.field(default_factory=list)
     pt_floor: dict[str, float] = dataclasses.field(default_factory=dict)
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
+    eta_slope: dict[str, float] = dataclasses.field(default_factory=dict)
     decay_frame: bool = False
     pt_sorted: list[list[str]] = dataclasses.field(default_factory=list)
     acceptance: dict[str, list[float]] = dataclasses.field(default_factory=dict)
@@ -211,6 +217,7 @@ class Encoding:
             raw, {"MET", *ch.particles, *(["lep"] if enc._scale_mode else [])}
         )
         enc.eta_bound = objects.fit_eta_bounds(raw, set(ch.particles))
+        enc.eta_slope = objects.fit_eta_slopes(raw, ch, enc.eta_bound)
         enc.decay_frame = resonance.three_body(ch, target)
         enc.pt_sorted = objects.fit_pt_sorted(raw, ch.particles, enc.particle_pdg)
         if enc.decay_frame:
@@ -269,7 +276,9 @@ class Encoding:
         # one's pT comes from the mass; a decay's particles: none is learned as such
         replaced = set(target[1] if self._scale_mode else target[1][-1:]) if target else set()
         decay = set(target[1]) if target and self.decay_frame else set()
-        out = objects.features(raw, ch, self.pt_floor, self.eta_bound, replaced, decay)
+        out = objects.features(
+            raw, ch, self.pt_floor, self.eta_bound, self.eta_slope, replaced, decay
+        )
         if target is not None:
             resonance.features(
                 out,
@@ -355,7 +364,9 @@ class Encoding:
             ):
                 for col in columns:  # η as learned and Δφ are odd under their reflection
                     v[col.name] = np.where(flip, -v[col.name], v[col.name])
-        slots = objects.Slots(v, self.pt_floor, self.eta_bound, objects.leader(ch), phi0)
+        slots = objects.Slots(
+            v, self.pt_floor, self.eta_bound, objects.leader(ch), phi0, self.eta_slope
+        )
         objs = objects.decode_particles(slots, ch, momenta=not self.decay_frame)
         if ch.n_leptons:
             objs |= leptons.decode_leptons(v, ch, self.lepton_mass, slots.kin)

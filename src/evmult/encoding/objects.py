@@ -5,9 +5,10 @@ and the named particles, collections and MET rebuilt from decoded slots.
 Masses are learned as asinh(m), which keeps the slightly negative masses of rounded
 inputs instead of piling them up at 0. The azimuth of every jet (photon ...) after the
 first of its collection is measured from that first one's, and in collections of
-three slots or more its η too (as the difference of atanh(η / bound), so that it stays
-in the acceptance), so that the opening angles within a collection (the jets of a top
-decay) are coordinates, not differences of two learned angles.
+three slots or more its η too (atanh(η / bound), so that it stays in the acceptance,
+less a fitted share of the first one's: :func:`fit_eta_slopes`), so that the opening
+angles within a collection (the jets of a top decay) are coordinates, not differences
+of two learned angles.
 
 Every function works on per-event columns by name (``jet2_pt``, ``lep1_muon``), the
 raw ones of :func:`evmult.features.slot_columns` or the decoded ones of
@@ -45,6 +46,7 @@ __all__ = [
     "eta_anchor",
     "features",
     "fit_eta_bounds",
+    "fit_eta_slopes",
     "fit_floors",
     "fit_particle_pdg",
     "fit_pt_sorted",
@@ -63,6 +65,8 @@ __all__ = [
 # identical named particles count as pT-ordered when they are in this share of training
 # events (an ntuple ordered before smearing keeps a few near-ties out of order)
 _ORDERED_SHARE = 0.99
+# fewer training events than this with both objects: no slope is fitted (0, absolute η)
+_SLOPE_EVENTS = 20
 
 
 def raw_columns(table: ak.Array, channel: Channel, processes: list[str]) -> dict[str, np.ndarray]:
@@ -135,6 +139,7 @@ def features(
     channel: Channel,
     floors: dict[str, float],
     eta_bound: dict[str, float],
+    eta_slope: dict[str, float],
     replaced: set[str],
     decay: set[str],
 ) -> dict[str, np.ndarray]:
@@ -142,8 +147,9 @@ def features(
     atanh(η / bound), Δφ from the leader (or the first of the collection), asinh(m),
     the rest as they are. Objects in ``replaced`` learn no pT (a mass gives it), those
     in ``decay`` no momentum (a decay's coordinates give it). In a collection of three
-    slots or more, the objects after the first learn atanh(η / bound) as the
-    difference from the first's (``jet2_deta``; :func:`eta_anchor`)."""
+    slots or more, the objects after the first learn atanh(η / bound) less
+    ``eta_slope`` (default 1) times the first's (``jet2_deta``; :func:`eta_anchor`,
+    :func:`fit_eta_slopes`)."""
     lead = leader(channel)
     phi0 = reference_phi(raw, lead)
     out: dict[str, np.ndarray] = {}
@@ -166,9 +172,9 @@ def features(
                 out[f"{prefix}_dphi"] = dphi
         elif field == "eta" and (bound := eta_bound.get(kind(prefix))):
             if anchor := eta_anchor(prefix, channel):
-                out[f"{prefix}_deta"] = _atanh_eta(values, bound) - _atanh_eta(
-                    raw[f"{anchor}_eta"], bound
-                )
+                out[f"{prefix}_deta"] = _atanh_eta(values, bound) - eta_slope.get(
+                    prefix, 1.0
+                ) * _atanh_eta(raw[f"{anchor}_eta"], bound)
             else:
                 out[name] = _atanh_eta(values, bound)
         elif field == "mass":
@@ -195,7 +201,8 @@ def leader(channel: Channel) -> str:
 
 def eta_anchor(prefix: str, channel: Channel) -> str | None:
     """The object whose atanh(η / bound) that of ``prefix`` is learned relative to: the
-    first of its collection where that has three slots or more.
+    first of its collection where that has three slots or more (by the slope of
+    :func:`fit_eta_slopes`).
 
     As the azimuths are measured from the first's, the openings within the collection,
     which set the masses of jet pairs and trijets, are then coordinates in η as in φ,
@@ -247,6 +254,41 @@ def fit_eta_bounds(raw: dict[str, np.ndarray], skip: set[str]) -> dict[str, floa
     """A bound on ``|η|`` just above the largest of each kind of object (``skip`` left out)."""
     largest = {k: float(np.abs(v).max()) for k, v in by_kind(raw, "eta", skip).items()}
     return {k: (1 + ETA_MARGIN) * v for k, v in largest.items() if v > 0}
+
+
+def fit_eta_slopes(
+    raw: dict[str, np.ndarray], channel: Channel, eta_bound: dict[str, float]
+) -> dict[str, float]:
+    """How much of the first object's atanh(η / bound) each later one of its collection
+    learns its own relative to (:func:`eta_anchor`): 1 (the difference) for a slot
+    filled in every training event, else the least-squares slope of its atanh(η / bound)
+    on the first's over the events that have both, clipped to [0, 1] (0 where fewer
+    than 20 events have both).
+
+    A slot every event fills belongs to the final state the selection asks for (tt̄'s
+    four jets): its opening to the first object, which sets the masses of jet pairs
+    and trijets, is then a coordinate. A slot only some events fill (radiation jets)
+    learns a coordinate uncorrelated with the first object's η instead: as a
+    difference, the sum of two learned values, its own η distribution came out too
+    wide (docs/benchmarks.md, jets' η from the leading jet's)."""
+    slopes: dict[str, float] = {}
+    for name, values in raw.items():
+        prefix, _, field = name.rpartition("_")
+        if field != "eta" or not (anchor := eta_anchor(prefix, channel)):
+            continue
+        bound = eta_bound.get(kind(prefix))
+        if bound is None:
+            continue
+        both = np.isfinite(values) & np.isfinite(raw[f"{anchor}_eta"])
+        if both.all():
+            slopes[prefix] = 1.0
+            continue
+        a = _atanh_eta(values[both], bound)
+        a1 = _atanh_eta(raw[f"{anchor}_eta"][both], bound)
+        spread = float(np.var(a1)) if both.sum() >= _SLOPE_EVENTS else 0.0
+        slope = float(np.mean((a - a.mean()) * (a1 - a1.mean())) / spread) if spread else 0.0
+        slopes[prefix] = float(np.clip(slope, 0.0, 1.0))
+    return slopes
 
 
 def fit_pt_sorted(
@@ -340,6 +382,8 @@ class Slots:
         eta_bound: its ``|η|`` bound by kind of object.
         lead: the object azimuths are measured from.
         phi0: each event's drawn azimuth of that object.
+        eta_slope: the share of the first object's atanh(η / bound) a later one's is
+            learned relative to (:func:`fit_eta_slopes`; 1 where absent).
     """
 
     v: dict[str, np.ndarray]
@@ -347,6 +391,7 @@ class Slots:
     eta_bound: dict[str, float]
     lead: str
     phi0: np.ndarray
+    eta_slope: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def kin(
         self, prefix: str, default_mass: np.ndarray | float = 0.0, ref: np.ndarray | None = None
@@ -358,7 +403,8 @@ class Slots:
         bound = self.eta_bound.get(kind(prefix))
         ref = self.phi0 if ref is None else ref
         if f"{prefix}_deta" in v:  # from the first of the collection's
-            eta = bound * np.tanh(v[f"{prefix}_deta"] + v[f"{kind(prefix)}1_eta"])
+            first = v[f"{kind(prefix)}1_eta"]
+            eta = bound * np.tanh(v[f"{prefix}_deta"] + self.eta_slope.get(prefix, 1.0) * first)
         else:
             eta = bound * np.tanh(v[f"{prefix}_eta"]) if bound else v[f"{prefix}_eta"]
         return {

@@ -39,13 +39,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "READ_FORMATS",
     "Generator",
     "read_model_file",
 ]
 
-FORMAT_VERSION = 4
-"""Version of the model-file layout; bumped when it changes incompatibly (a file of
-another version is refused with a message to retrain)."""
+FORMAT_VERSION = 5
+"""Version of the model-file layout written; bumped when it changes (a file of a
+version not in :data:`READ_FORMATS` is refused with a message to retrain)."""
+
+READ_FORMATS = (4, 5)
+"""The model-file versions read: format 4 lacks the encoding's ``eta_slope``, which
+then is 1 for every slot, as those files were trained."""
 
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
@@ -537,11 +542,11 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
         msg = f"{path}: a safetensors file without an evmult header"
         raise ModelFileError(msg)
     header = json.loads(meta["evmult"])
-    if header.get("format_version") != FORMAT_VERSION:
+    if header.get("format_version") not in READ_FORMATS:
         msg = (
             f"{path}: model-file format {header.get('format_version')}; this evmult "
-            f"({__version__}) reads format {FORMAT_VERSION} only: retrain the model "
-            "(evmult train)"
+            f"({__version__}) reads formats {' and '.join(map(str, READ_FORMATS))} only: "
+            "retrain the model (evmult train)"
         )
         raise ModelFileError(msg)
     return header, tensors
