@@ -21,6 +21,7 @@ __all__ = [
     "METRICS",
     "ROC_EFFICIENCIES",
     "SCORE_BINS",
+    "SIGNAL_GENERATORS",
     "augmented_weights",
     "check_repeats",
     "equivalent_events",
@@ -39,6 +40,11 @@ METRICS = ("auc", "rejection_50", "rejection_80", "accuracy", "f1", "kappa")
 """The test-set figures of every training, in the order the summary prints them."""
 
 BOOTSTRAP = 50
+
+SIGNAL_GENERATORS = ("conditional", "per-value")
+"""How a parameterised study multiplies the signal at several values (see
+:func:`evmult.classify_parameterised.parameterised_study`); here, without torch, for the
+command line."""
 
 
 def _background_efficiency(y: np.ndarray, s: np.ndarray, w: np.ndarray, efficiency: float) -> float:

@@ -45,6 +45,7 @@ import numpy as np
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classify import Study
 from evmult.classify_metrics import (
+    SIGNAL_GENERATORS,
     augmented_weights,
     check_repeats,
     feature_matrix,
@@ -61,9 +62,6 @@ __all__ = ["SIDES", "SIGNAL_GENERATORS", "ParameterisedStudy", "parameterised_st
 
 SIDES = ("signal", "background")
 """What a parameterised study can multiply."""
-
-SIGNAL_GENERATORS = ("conditional", "per-value")
-"""How the signal at several values is multiplied (see :func:`parameterised_study`)."""
 
 
 @dataclasses.dataclass

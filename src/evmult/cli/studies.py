@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from evmult.classify_metrics import SIGNAL_GENERATORS
 from evmult.cli.common import (
     generator_options,
     generator_settings,
@@ -89,7 +90,7 @@ def add_classify(sub: Any) -> None:
     )
     cl.add_argument(
         "--signal-generator",
-        choices=["conditional", "per-value"],
+        choices=SIGNAL_GENERATORS,
         help="the signal at several values is multiplied by one generator conditioned on the "
         "value (conditional, the default) or by one per value",
     )
