@@ -283,9 +283,12 @@ def fit_eta_slopes(
         if both.all():
             slopes[prefix] = 1.0
             continue
+        if both.sum() < _SLOPE_EVENTS:
+            slopes[prefix] = 0.0
+            continue
         a = _atanh_eta(values[both], bound)
         a1 = _atanh_eta(raw[f"{anchor}_eta"][both], bound)
-        spread = float(np.var(a1)) if both.sum() >= _SLOPE_EVENTS else 0.0
+        spread = float(np.var(a1))
         slope = float(np.mean((a - a.mean()) * (a1 - a1.mean())) / spread) if spread else 0.0
         slopes[prefix] = float(np.clip(slope, 0.0, 1.0))
     return slopes
