@@ -270,6 +270,82 @@ def test_mmd_term_on_the_resonance_mass(zll: ak.Array) -> None:
         fit(zll, model="vae", mmd=1.0, resonance_coordinate=False, **QUICK["vae"])
 
 
+def _four_jets(table: ak.Array, seed: int) -> ak.Array:
+    """``table`` with four random jets in every event, pT-ordered."""
+    rng = np.random.default_rng(seed)
+    n = len(table)
+    pt = -np.sort(-(30 + rng.exponential(60, (n, 4))), axis=1)
+    fields = {
+        "pt": pt,
+        "eta": rng.uniform(-2.4, 2.4, (n, 4)),
+        "phi": rng.uniform(-np.pi, np.pi, (n, 4)),
+        "mass": rng.uniform(2, 20, (n, 4)),
+        "btag": rng.random((n, 4)) < 0.3,
+    }
+    jets = ak.zip(
+        {
+            k: ak.unflatten(v.astype(bool if k == "btag" else np.float32).ravel(), 4)
+            for k, v in fields.items()
+        },
+        with_name="Momentum4D",
+    )
+    return ak.with_field(ak.with_field(table, jets, "Jet"), np.full(n, 4, np.int32), "nJet")
+
+
+def test_mmd_term_on_the_masses_of_resonance_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import vector
+
+    from evmult.channels import CHANNELS
+    from evmult.encoding import Encoding
+    from evmult.models.masses import CandidateMasses
+
+    vector.register_awkward()
+    # four jet slots every event fills (the third and fourth jets' η learned from the
+    # first's): the W and top candidates are the highest-pT pair and triplet of them
+    four = dataclasses.replace(CHANNELS["zll"], collections={"Muon": 2, "Electron": 2, "Jet": 4})
+    monkeypatch.setitem(CHANNELS, "zll", four)
+    table = _four_jets(extract([DEMO_SAMPLE], "zll")[:2000], seed=3)
+    enc = Encoding.fit(table, "zll")
+    x, noise = enc.encode(table)
+    masses = CandidateMasses(enc, x, noise)
+    assert masses.slots == ["jet1", "jet2", "jet3", "jet4"]
+    assert [len(g) for g in masses.groups] == [6, 4]
+    jets = table.Jet
+    for column, size in enumerate((2, 3)):
+        combos = ak.combinations(jets, size, fields=list("abc"[:size]))
+        summed = combos.a + combos.b
+        if size == 3:
+            summed = summed + combos.c
+        best = ak.argmax(summed.pt, axis=1, keepdims=True)
+        expected = np.log(ak.to_numpy(ak.flatten(summed[best].mass)))
+        got = masses.log_masses(torch.as_tensor(x))[:, column].numpy()
+        np.testing.assert_allclose(got, expected, atol=2e-3)
+    standardised = masses(torch.as_tensor(x))
+    np.testing.assert_allclose(standardised.mean(0).numpy(), 0, atol=1e-4)
+    np.testing.assert_allclose(standardised.std(0).numpy(), 1, atol=1e-3)
+    xt = torch.as_tensor(x).requires_grad_(True)
+    masses(xt).sum().backward()  # the term reaches the jets' pT, η and φ columns
+    names = [c.name for c in enc.columns]
+    grad = xt.grad.abs().sum(0)
+    for name in ("jet1_logpt", "jet4_logitratio", "jet1_eta", "jet3_deta", "jet2_dphi"):
+        assert grad[names.index(name)] > 0, name
+    assert grad[names.index("lep1_eta")] == 0
+
+    model = fit(table, seed=1, candidate_mmd=1.0, refine="off", **QUICK["flow-vae"])
+    batch, w = torch.as_tensor(x[:256]), torch.ones(256)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        with_mmd = float(model.module.loss(batch, w))
+    model.module.masses = None
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert with_mmd > float(model.module.loss(batch, w))  # the biased MMD² is > 0
+    with pytest.raises(InputError, match="candidate_mmd needs a collection"):
+        fit(extract([DEMO_SAMPLE], "zll")[:2000], seed=1, candidate_mmd=1.0, **QUICK["flow-vae"])
+
+
 def test_alpha_vae_samples_around_training_events(zll: ak.Array) -> None:
     import dataclasses
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from evmult.models.base import Generator
+from evmult.models.masses import CandidateMasses, mmd2_columns
 from evmult.models.nn import (
     GaussianEncoder,
     around_codes,
@@ -78,7 +79,13 @@ class FlowVAEConfig:
             the batch's latent points and the batch's own (Butter et al.,
             arXiv:1907.03764); 0 turns it off. It samples the decoder once more per
             batch (about twice the training time).
-        mmd_widths: Gaussian kernel widths of the MMD term, in standardised units.
+        candidate_mmd: weight of an MMD term between the masses of the resonance
+            candidates, the highest-pT pair and triplet among a collection's leading
+            slots that every training event fills (tt̄'s W and top candidates from its
+            four leading jets), of events decoded from the batch's latent points and
+            of the batch's own (:class:`evmult.models.masses.CandidateMasses`); 0
+            turns it off. Like ``mmd``, it samples the decoder once more per batch.
+        mmd_widths: Gaussian kernel widths of the MMD terms, in standardised units.
         train: optimiser settings of the VAE.
         prior_train: optimiser settings of the latent flow.
     """
@@ -97,6 +104,7 @@ class FlowVAEConfig:
     resonance_coordinate: bool = True
     mirror: bool = False
     mmd: float = 0.0
+    candidate_mmd: float = 0.0
     mmd_widths: tuple[float, ...] = (0.02, 0.1, 0.5)
     train: TrainSettings = dataclasses.field(
         default_factory=lambda: TrainSettings(epochs=100, patience=20)
@@ -134,6 +142,8 @@ class _FlowVAEModule(nn.Module):
         )
         self.beta = cfg.beta
         self.mmd, self.mmd_widths, self.mass_column = cfg.mmd, cfg.mmd_widths, mass_column
+        self.candidate_mmd = cfg.candidate_mmd
+        self.masses: CandidateMasses | None = None  # set for training (needs the events)
 
     def loss(self, batch: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x, c = split_context(batch, self.context)
@@ -141,9 +151,15 @@ class _FlowVAEModule(nn.Module):
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         decoded = self.decoder(join_context(z, c))
         loss = ((-decoded.log_prob(x) + self.beta * kl_normal(mu, log_var)) * w).mean()
+        if self.mass_column is None and self.masses is None:
+            return loss
+        sample = decoded.rsample()
         if self.mass_column is not None:
             j = self.mass_column
-            loss = loss + self.mmd * mmd2(decoded.rsample()[:, j], x[:, j], self.mmd_widths)
+            loss = loss + self.mmd * mmd2(sample[:, j], x[:, j], self.mmd_widths)
+        if self.masses is not None:
+            generated, real = self.masses(sample), self.masses(x)
+            loss = loss + self.candidate_mmd * mmd2_columns(generated, real, self.mmd_widths)
         return loss
 
 
@@ -190,6 +206,11 @@ class FlowVAE(Generator):
         self._build(x.shape[1] - self.n_context)
         assert self.module is not None
         mirror = self._fitted().mirror() if cfg.mirror else None
+        if cfg.candidate_mmd > 0:
+            features = split_context(x, self.n_context)[0]
+            self.module.masses = CandidateMasses(
+                self._fitted(), features, split_context(noise, self.n_context)[0]
+            )
         record = {
             "vae": train(
                 self.module,
