@@ -20,7 +20,9 @@ import operator
 import numpy as np
 import torch
 
-from evmult.encoding import Encoding
+from evmult.channels import get_channel
+from evmult.encoding import Encoding, objects
+from evmult.encoding.columns import kind
 from evmult.errors import InputError
 from evmult.models.nn import mmd2
 
@@ -45,16 +47,15 @@ class CandidateMasses:
     """
 
     def __init__(self, encoding: Encoding, x: np.ndarray, noise: np.ndarray) -> None:
-        self.slots = filled_slots(encoding, noise)
+        self.slots = _filled_slots(encoding, noise)
         if len(self.slots) < 2:
             msg = (
                 f"candidate_mmd needs a collection whose two leading slots every training "
                 f"event fills; channel {encoding.channel!r} has none"
             )
             raise InputError(msg)
-        kind = self.slots[0].rstrip("0123456789")
-        self.floor = encoding.pt_floor.get(kind, 0.0)
-        self.bound = encoding.eta_bound.get(kind)
+        self.floor = encoding.pt_floor.get(kind(self.slots[0]), 0.0)
+        self.bound = encoding.eta_bound.get(kind(self.slots[0]))
         self.slope = {p: encoding.eta_slope.get(p, 1.0) for p in self.slots}
         self._index = {c.name: j for j, c in enumerate(encoding.columns)}
         self._columns = encoding.columns
@@ -125,23 +126,18 @@ class CandidateMasses:
         return (self.log_masses(x) - self.mean.to(x.device)) / self.std.to(x.device)
 
 
-def filled_slots(encoding: Encoding, noise: np.ndarray) -> list[str]:
+def _filled_slots(encoding: Encoding, noise: np.ndarray) -> list[str]:
     """The leading slots (at most four) of the first collection whose first two or more
     slots every training event fills (absent objects have noise 1), in order."""
     index = {c.name: j for j, c in enumerate(encoding.columns)}
     absent = np.asarray(noise) >= 1.0
-    kinds = dict.fromkeys(
-        name.rpartition("_")[0].rstrip("0123456789")
-        for name in index
-        if name.endswith("1_logpt") and not name.startswith(("lep", "MET"))
-    )
-    for kind in kinds:
+    for group in objects.ordered_groups(get_channel(encoding.channel), skip_leptons=True):
         filled = []
-        for i in range(1, _MAX_OBJECTS + 1):
-            column = f"{kind}{i}_logpt" if i == 1 else f"{kind}{i}_logitratio"
+        for i, prefix in enumerate(group[:_MAX_OBJECTS]):
+            column = f"{prefix}_logpt" if i == 0 else f"{prefix}_logitratio"
             if column not in index or absent[:, index[column]].any():
                 break
-            filled.append(f"{kind}{i}")
+            filled.append(prefix)
         if len(filled) >= 2:
             return filled
     return []
