@@ -21,6 +21,7 @@ from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
 from evmult.models.training import reflections
 from evmult.physics import decay_momenta
+from evmult.selection import has_sfos_pair, merge_leptons, split_flavours
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +182,93 @@ def test_round_trip_of_every_channel(shared, channel: str, sample: str) -> None:
     _assert_round_trip(table, channel, enc)
     if channel == "dplus":  # learned in the D's rest frame
         assert enc.decay_frame
+
+
+def _with_third_lepton(zll: ak.Array, seed: int) -> ak.Array:
+    """The demo sample's lepton pair and a third lepton of random flavour and charge:
+    a WZ-like table of the ``wz`` channel."""
+    rng = np.random.default_rng(seed)
+    n = len(zll)
+    flavour = rng.choice([11, 13], n)
+    charge = rng.choice([-1, 1], n)
+    third = ak.zip(
+        {
+            "pt": (10 + rng.exponential(30, n)).astype(np.float32),
+            "eta": rng.uniform(-2.4, 2.4, n).astype(np.float32),
+            "phi": rng.uniform(-np.pi, np.pi, n).astype(np.float32),
+            "mass": np.where(flavour == 13, 0.10566, 0.000511).astype(np.float32),
+            "charge": charge.astype(np.int32),
+            "pdgId": (-flavour * charge).astype(np.int32),
+        },
+        with_name="Momentum4D",
+    )
+    leptons = merge_leptons(zll.Muon, zll.Electron, ak.unflatten(third, 1))
+    table = zll
+    for name, coll in split_flavours(leptons).items():
+        table = ak.with_field(table, coll, name)
+    return ak.Array(table, attrs={"evmult": {"channel": "wz"}})
+
+
+def test_three_leptons_learn_their_bits_around_the_z_pair(zll: ak.Array) -> None:
+    wz = _with_third_lepton(zll, seed=3)
+    enc = Encoding.fit(wz, "wz")
+    assert enc.lepton_pair
+    names = [c.name for c in enc.columns]
+    assert {"wlep_slot", "wlep_same", "wlep_opposite", "lep1_muon", "lep1_charge"} <= set(names)
+    assert not {f"lep{i}_{b}" for i in (2, 3) for b in ("same", "opposite")} & set(names)
+    _assert_round_trip(wz, "wz", enc)
+    x = enc.transform(wz)
+    back = enc.inverse(x, rng=np.random.default_rng(0))
+    for coll in ("Muon", "Electron"):  # every flavour and charge back in its slot
+        assert ak.all(back[coll].pdgId == wz[coll].pdgId)
+    # the slot learned is the lepton's outside the pair nearest the Z mass
+    leptons = merge_leptons(wz.Muon, wz.Electron)
+    pdg = ak.to_numpy(ak.to_regular(leptons.pdgId))
+    p4 = [
+        vector.array(
+            {f: ak.to_numpy(leptons[:, i][f]) for f in ("pt", "eta", "phi")}
+            | {"mass": np.zeros(len(wz))}
+        )
+        for i in range(3)
+    ]
+    best, outside = np.full(len(wz), np.inf), np.zeros(len(wz))
+    for a, b, other in ((0, 1, 3), (0, 2, 2), (1, 2, 1)):
+        distance = np.abs((p4[a] + p4[b]).mass - 91.1876)
+        distance = np.where(pdg[:, a] == -pdg[:, b], distance, np.inf)
+        outside = np.where(distance < best, other, outside)
+        best = np.minimum(distance, best)
+    slot = names.index("wlep_slot")
+    learned = x[:, slot] * enc.columns[slot].std + enc.columns[slot].mean
+    np.testing.assert_array_equal(np.rint(learned), outside)
+    assert 0.1 < np.mean(outside == 1) < np.mean(outside == 3)  # a third lepton mostly soft
+    # every value of the bits describes leptons with such a pair
+    rng = np.random.default_rng(1)
+    bits = [j for j, c in enumerate(enc.columns) if c.kind == "discrete" and c.name != "nJet"]
+    assert len(bits) == 5
+    for j in bits:
+        col = enc.columns[j]
+        x[:, j] = (rng.integers(col.low, col.high + 1, len(x)) - col.mean) / col.std
+    drawn = enc.inverse(x, rng=rng)
+    assert np.all(has_sfos_pair(merge_leptons(drawn.Muon, drawn.Electron)))
+    # with an event without one, the bits are relative to the first lepton's, and
+    # random bits describe no such pair in 7 of 16 values
+    charge = ak.to_numpy(ak.to_regular(leptons.charge))
+    charge[0] = 1  # the first event's three leptons all positive
+    no_pair = ak.with_field(leptons, ak.from_regular(charge), "charge")
+    no_pair = ak.with_field(no_pair, ak.from_regular(-np.abs(pdg) * charge), "pdgId")
+    table = wz
+    for name, coll in split_flavours(no_pair).items():
+        table = ak.with_field(table, coll, name)
+    relative = Encoding.fit(table, "wz")
+    assert not relative.lepton_pair
+    assert "lep2_same" in [c.name for c in relative.columns]
+    y = relative.transform(table)
+    for j, col in enumerate(relative.columns):
+        if col.kind == "discrete" and col.name != "nJet":
+            y[:, j] = (rng.integers(col.low, col.high + 1, len(y)) - col.mean) / col.std
+    decoded = relative.inverse(y, rng=rng)
+    without = 1 - has_sfos_pair(merge_leptons(decoded.Muon, decoded.Electron)).mean()
+    assert without == pytest.approx(7 / 16, abs=0.03)
 
 
 def test_later_jets_learn_their_eta_from_the_first_jets(

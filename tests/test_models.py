@@ -167,7 +167,7 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
         )
         with pytest.raises(
             ModelFileError,
-            match=rf"v{version}\.evmult: model-file format {version}; .* reads formats 4 and 5 "
+            match=rf"v{version}\.evmult: model-file format {version}; .* reads formats 4, 5, 6 "
             "only: retrain",
         ):
             load(older)
@@ -178,6 +178,13 @@ def test_bad_settings_and_files(zll: ak.Array, tmp_path: Path) -> None:
         lambda h: (h.update(format_version=4), h["encoding"].pop("eta_slope")),
     )
     assert load(four).encoding.eta_slope == {}
+    # format 5, written before three leptons learned their bits around a Z pair
+    five = rewrite_model_file(
+        good,
+        tmp_path / "v5.evmult",
+        lambda h: (h.update(format_version=5), h["encoding"].pop("lepton_pair")),
+    )
+    assert not load(five).encoding.lepton_pair
     with pytest.raises(ModelFileError, match="holds a 'smearing' model, not flow-vae"):
         MODELS["flow-vae"].load(good)
     wrong = rewrite_model_file(good, tmp_path / "gan.evmult", lambda h: h.update(model="gan"))

@@ -210,12 +210,21 @@ def logit_ratio(pt: np.ndarray, previous: np.ndarray) -> np.ndarray:
 
 
 def is_discrete(name: str) -> bool:
-    """Counts (``nJet``), flavour/charge/b-tag bits, root choices and process labels.
+    """Counts (``nJet``), flavour/charge/b-tag bits, root choices, slot indices and
+    process labels.
 
     Example:
         >>> is_discrete("nJet"), is_discrete("jet1_btag"), is_discrete("jet1_eta")
         (True, True, False)
     """
     counts = name.startswith("n") and name[1:2].isupper()
-    bits = name.rpartition("_")[2] in {"muon", "charge", "btag", "root", "same", "opposite"}
+    bits = name.rpartition("_")[2] in {
+        "muon",
+        "charge",
+        "btag",
+        "root",
+        "same",
+        "opposite",
+        "slot",
+    }
     return counts or bits or name == "process"

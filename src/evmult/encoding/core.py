@@ -84,6 +84,12 @@ class Encoding:
             so a generated decay may put one outside a detector acceptance the
             sample was cut to (a fifth of them, for D⁺ decays in 2 < η < 5); such
             events are redrawn (:meth:`consistent`).
+        lepton_pair: three leptons that hold a same-flavour opposite-charge pair in
+            every training event (WZ → 3ℓν) learn their bits around it: the slot of the
+            lepton outside the pair nearest the Z mass and its flavour and charge
+            relative to the pair's (:func:`evmult.encoding.leptons.z_pair_bits`), so
+            every generated event has such a pair. Otherwise, and in model files
+            written before, the later leptons' bits are relative to the first one's.
         pt_sorted: runs of identical named particles (same species and charge, e.g. the
             two π⁺ of a D⁺ decay) that the training sample lists in decreasing pT
             (in at least 99 % of its events): generated ones are sorted the same way.
@@ -106,6 +112,7 @@ class Encoding:
     eta_bound: dict[str, float] = dataclasses.field(default_factory=dict)
     eta_slope: dict[str, float] = dataclasses.field(default_factory=dict)
     decay_frame: bool = False
+    lepton_pair: bool = False
     pt_sorted: list[list[str]] = dataclasses.field(default_factory=list)
     acceptance: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
@@ -230,6 +237,7 @@ class Encoding:
                 cond.state_values(),
                 cond.labels,
             )
+        enc.lepton_pair = leptons.z_pair_fits(raw, ch.n_leptons, enc.condition_columns)
         features = enc._features(raw, table)
         for name, values in features.items():
             if name in enc.condition_columns:
@@ -291,6 +299,8 @@ class Encoding:
                 pair=self._pair_mode,
             )
         out = objects.ratios(out, raw, self._groups(), self.pt_floor)
+        if self.lepton_pair:
+            return leptons.z_pair_bits(out, raw)
         return leptons.lepton_bits(out, ch.n_leptons, self.condition_columns)
 
     # ------------------------------------------------------------------ transform
@@ -355,7 +365,10 @@ class Encoding:
             cond.decode(v, labels, n)
         for name, (source, invert) in self.aliases.items():
             v[name] = 1.0 - v[source] if invert else v[source]
-        leptons.lepton_bits_inverse(v, ch.n_leptons)
+        if self.lepton_pair:
+            leptons.z_pair_bits_inverse(v)
+        else:
+            leptons.lepton_bits_inverse(v, ch.n_leptons)
         objects.ratios_inverse(v, self._groups())
         phi0 = wrap_phi(rng.uniform(-np.pi, np.pi, n))
         if reflect and (mirror := self.mirror()) is not None:

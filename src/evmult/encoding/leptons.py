@@ -6,6 +6,13 @@ The flavour and charge of every lepton after the first are learned relative to t
 first one's, as ``lep2_same`` (same flavour) and ``lep2_opposite`` (opposite charge): a
 same-flavour opposite-charge pair is then two constant bits, not a correlation between
 four.
+
+Three leptons that always hold a same-flavour opposite-charge pair (WZ → 3ℓν) learn
+their bits around that pair instead (:func:`z_pair_bits`): which lepton is outside the
+pair nearest the Z mass (``wlep_slot``), and its flavour and charge relative to the
+pair's (``wlep_same``, ``wlep_opposite``). Every value of those bits describes three
+leptons with such a pair; relative to the first lepton, 7 of the 16 values of the four
+bits describe none, and generated events that drew one had to be redrawn.
 """
 
 from __future__ import annotations
@@ -23,11 +30,17 @@ __all__ = [
     "lepton_bits",
     "lepton_bits_inverse",
     "lepton_collections",
+    "z_pair_bits",
+    "z_pair_bits_inverse",
+    "z_pair_fits",
+    "z_pair_outsider",
 ]
 
 # later leptons' bits relative to the leading one's: (bit, relative name, same or not)
 _RELATIVE_BITS = (("muon", "same", True), ("charge", "opposite", False))
 _PDG_MASS = {"13": 0.105658, "11": 0.000511}  # for a flavour the sample lacks
+Z_MASS = 91.1876
+_PAIRS = ((1, 2, 3), (1, 3, 2), (2, 3, 1))  # two leptons' slots and the third one's
 
 
 def fit_lepton_masses(table: ak.Array, channel: Channel) -> dict[str, float]:
@@ -68,6 +81,81 @@ def lepton_bits_inverse(v: dict[str, np.ndarray], n_leptons: int) -> None:
             if f"lep{i}_{relative}" in v:
                 agree = (v[f"lep{i}_{relative}"] > 0.5) == same
                 v[f"lep{i}_{bit}"] = np.where(agree, v[f"lep1_{bit}"], 1.0 - v[f"lep1_{bit}"])
+
+
+def z_pair_outsider(raw: dict[str, np.ndarray]) -> np.ndarray:
+    """The slot (1 to 3) of the lepton outside each event's same-flavour opposite-charge
+    pair of mass nearest the Z's, 0 where the three leptons hold no such pair.
+
+    Args:
+        raw: the raw columns of three lepton slots: ``lep1_pt`` … ``lep3_phi`` and the
+            ``_muon`` and ``_charge`` bits (the leptons taken massless).
+    """
+    best = np.full(len(raw["lep1_pt"]), np.inf)
+    out = np.zeros(len(best))
+    for a, b, other in _PAIRS:
+        pa, pb = f"lep{a}", f"lep{b}"
+        with np.errstate(invalid="ignore"):
+            sfos = (raw[f"{pa}_muon"] == raw[f"{pb}_muon"]) & (
+                raw[f"{pa}_charge"] != raw[f"{pb}_charge"]
+            )
+            opening = np.cosh(raw[f"{pa}_eta"] - raw[f"{pb}_eta"]) - np.cos(
+                raw[f"{pa}_phi"] - raw[f"{pb}_phi"]
+            )
+            distance = np.abs(np.sqrt(2 * raw[f"{pa}_pt"] * raw[f"{pb}_pt"] * opening) - Z_MASS)
+            nearer = sfos & (distance < best)
+        out = np.where(nearer, other, out)
+        best = np.where(nearer, distance, best)
+    return out
+
+
+def z_pair_fits(raw: dict[str, np.ndarray], n_leptons: int, keep: list[str]) -> bool:
+    """Whether the bits are learned around a Z pair (:func:`z_pair_bits`): three
+    leptons in every event, a same-flavour opposite-charge pair among them in every
+    one, and no bit of the second or third lepton a condition (``keep``)."""
+    bits = {f"lep{i}_{b}" for i in (2, 3) for b in ("muon", "charge")}
+    if n_leptons != 3 or bits & set(keep) or not bits <= set(raw):
+        return False
+    return bool(np.all(z_pair_outsider(raw) > 0))
+
+
+def z_pair_bits(out: dict[str, np.ndarray], raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The second and third leptons' flavour and charge bits of ``out`` replaced by
+    the slot of the lepton outside the Z pair (:func:`z_pair_outsider`) and that
+    lepton's flavour and charge relative to the pair's leading lepton (``wlep_same``,
+    ``wlep_opposite``); the first lepton keeps its bits."""
+    for i in (2, 3):
+        for bit in ("muon", "charge"):
+            out.pop(f"lep{i}_{bit}")
+    slot = z_pair_outsider(raw)
+    lead = np.where(slot == 1, 2, 1)  # the pair's leading lepton
+    out["wlep_slot"] = slot
+    for bit, relative, same in _RELATIVE_BITS:
+        values = np.stack([raw[f"lep{i}_{bit}"] for i in (1, 2, 3)], axis=1)
+        mine = np.take_along_axis(values, (slot[:, None] - 1).astype(np.intp), axis=1)[:, 0]
+        pair = np.take_along_axis(values, lead[:, None] - 1, axis=1)[:, 0]
+        equal = (mine == pair) * 1.0
+        out[f"wlep_{relative}"] = equal if same else 1.0 - equal
+    return out
+
+
+def z_pair_bits_inverse(v: dict[str, np.ndarray]) -> None:
+    """Set the second and third leptons' flavour and charge bits from the first's and
+    the Z pair's (:func:`z_pair_bits`; in place)."""
+    slot, muon, charge = v["wlep_slot"], v["lep1_muon"], v["lep1_charge"]
+    same, opposite = v["wlep_same"] > 0.5, v["wlep_opposite"] > 0.5
+    # the first lepton is the pair's leading one unless it is the lepton outside
+    pair_muon = np.where((slot == 1) & ~same, 1.0 - muon, muon)
+    pair_charge = np.where((slot == 1) & opposite, 1.0 - charge, charge)
+    out_muon = np.where(same, pair_muon, 1.0 - pair_muon)
+    out_charge = np.where(opposite, 1.0 - pair_charge, pair_charge)
+    # slot 1: (pair lead, pair trail); 2: (outside, pair trail); 3: (pair trail, outside)
+    v["lep2_muon"] = np.where(slot == 2, out_muon, pair_muon)
+    v["lep2_charge"] = np.where(
+        slot == 1, pair_charge, np.where(slot == 2, out_charge, 1.0 - pair_charge)
+    )
+    v["lep3_muon"] = np.where(slot == 3, out_muon, pair_muon)
+    v["lep3_charge"] = np.where(slot == 3, out_charge, 1.0 - pair_charge)
 
 
 def decode_leptons(

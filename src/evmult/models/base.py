@@ -44,13 +44,14 @@ __all__ = [
     "read_model_file",
 ]
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 """Version of the model-file layout written; bumped when it changes (a file of a
 version not in :data:`READ_FORMATS` is refused with a message to retrain)."""
 
-READ_FORMATS = (4, 5)
+READ_FORMATS = (4, 5, 6)
 """The model-file versions read: format 4 lacks the encoding's ``eta_slope``, which
-then is 1 for every slot, as those files were trained."""
+then is 1 for every slot, and formats 4 and 5 its ``lepton_pair``, which then is off
+(bits relative to the first lepton), as those files were trained."""
 
 _REFINER = "refiner."
 """Prefix of the refiner's tensors in a model file."""
@@ -545,7 +546,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     if header.get("format_version") not in READ_FORMATS:
         msg = (
             f"{path}: model-file format {header.get('format_version')}; this evmult "
-            f"({__version__}) reads formats {' and '.join(map(str, READ_FORMATS))} only: "
+            f"({__version__}) reads formats {', '.join(map(str, READ_FORMATS))} only: "
             "retrain the model (evmult train)"
         )
         raise ModelFileError(msg)
