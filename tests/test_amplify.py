@@ -11,10 +11,12 @@ import pytest
 from conftest import DEMO_SAMPLE, QUICK
 
 from evmult.amplify import amplification_study, worth_curve
+from evmult.channels import get_channel
 from evmult.cli import main
 from evmult.coffea import extract
 from evmult.generation import worth_warning
 from evmult.io.tables import split_table, write_table
+from evmult.physics import resonance_mass
 from evmult.pipeline import PRESETS, SMALL_DEEPER_FROM, fit, load, preset_settings
 
 
@@ -187,7 +189,7 @@ def test_a_calibrated_model_makes_the_training_shares_of_its_integers(
 ) -> None:
     train = zll[:1500]
     model = fit(train, seed=1, refine="off", calibrate=True, **QUICK["flow-vae"])
-    assert {"nJet", "jet1_btag"} <= set(model.info["calibration"])
+    assert {"nJet", "jet1_btag", "mll"} <= set(model.info["calibration"])
     events = model.sample(20_000, seed=2)
     for count in range(3):
         want = np.mean(ak.to_numpy(train.nJet) == count)
@@ -196,4 +198,13 @@ def test_a_calibrated_model_makes_the_training_shares_of_its_integers(
     assert ak.array_equal(loaded.sample(300, seed=3), model.sample(300, seed=3))
     plain = fit(train, seed=1, refine="off", **QUICK["flow-vae"])
     assert "calibration" not in plain.info
-    assert all(not c.cuts for c in plain._fitted().columns)
+    assert all(not (c.cuts or c.knots) for c in plain._fitted().columns)
+    # and the mass the training quantiles, where the same network misses them
+    mll = get_channel("zll").resonances[0]
+    levels = [0.1, 0.25, 0.5, 0.75, 0.9]
+
+    def off(table: ak.Array) -> np.ndarray:
+        made = np.quantile(np.asarray(resonance_mass(table, mll)), levels)
+        return np.abs(made / np.quantile(np.asarray(resonance_mass(train, mll)), levels) - 1)
+
+    assert off(events).max() < 5e-3 < off(plain.sample(20_000, seed=2)).max()

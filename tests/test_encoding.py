@@ -20,7 +20,7 @@ from evmult.encoding import Encoding, objects, resonance, wrap_phi
 from evmult.errors import InputError
 from evmult.features import derived_columns, feature_columns
 from evmult.models.training import reflections
-from evmult.physics import decay_momenta
+from evmult.physics import decay_momenta, resonance_mass
 from evmult.selection import has_sfos_pair, merge_leptons, split_flavours
 
 
@@ -554,3 +554,43 @@ def test_calibrated_cuts_give_the_training_shares_in_the_models_order(zll: ak.Ar
         c.pop("cuts")
     old = Encoding.from_state(state)
     assert ak.array_equal(old.inverse(x, rng=np.random.default_rng(2)).nJet, before.nJet)
+
+
+def test_calibrated_coordinate_gives_the_training_quantiles_in_the_models_order(
+    zll: ak.Array,
+) -> None:
+    enc = Encoding.fit(zll, "zll")
+    j = [c.name for c in enc.columns].index("mll")
+    x = enc.transform(zll)
+    x[:, j] = 0.9 * x[:, j] - 0.05  # a model whose log mass is low and narrow
+    mll = get_channel("zll").resonances[0]
+
+    def masses(table: ak.Array) -> np.ndarray:
+        return np.asarray(resonance_mass(table, mll), dtype=np.float64)
+
+    real = masses(zll)
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    before = masses(enc.inverse(x, rng=np.random.default_rng(0)))
+    assert np.abs(np.quantile(before, levels) / np.quantile(real, levels) - 1).max() > 3e-3
+    knots = enc.calibrate(x, zll, np.ones(len(zll)))["mll"]
+    assert len(knots[0]) == len(knots[1]) == 21
+    decoded = enc.inverse(x, rng=np.random.default_rng(0))
+    after = masses(decoded)
+    np.testing.assert_allclose(np.quantile(after, levels), np.quantile(real, levels), rtol=3e-4)
+    assert enc.consistent(x, decoded).mean() > 0.998  # the leptons carry the mapped mass
+    order = np.argsort(x[:, j])  # monotone: every event keeps its rank
+    assert np.all(np.diff(after[order]) >= -1e-3 * after[order][1:])
+    # part of the state; without them (older files) masses are kept as learned
+    again = Encoding.from_state(json.loads(json.dumps(enc.state())))
+    np.testing.assert_array_equal(masses(again.inverse(x, rng=np.random.default_rng(0))), after)
+    state = enc.state()
+    for c in state["columns"]:
+        c.pop("knots")
+    unmapped = masses(Encoding.from_state(state).inverse(x, rng=np.random.default_rng(0)))
+    np.testing.assert_array_equal(unmapped, before)
+    # a conditional encoding's labels differ in mass: no map
+    conditional = Encoding.fit(zll, "zll", condition="flavour")
+    labels = conditional.label_index(zll)
+    cuts = conditional.calibrate(conditional.transform(zll), zll, np.ones(len(zll)), labels=labels)
+    assert "nJet" in cuts
+    assert "mll" not in cuts

@@ -148,7 +148,8 @@ def fit(
             (:class:`~evmult.models.refiner.RefineSettings`, e.g. ``refine.quantile``);
             ``members=K`` trains an ensemble of K models of the family with different
             seeds (:class:`~evmult.models.ensemble.Ensemble`); ``calibrate=True`` decodes
-            the discrete columns at the training shares
+            the discrete columns at the training shares and maps the resonance
+            coordinate to the training quantiles
             (:meth:`~evmult.encoding.Encoding.calibrate`).
 
     Returns:

@@ -22,6 +22,7 @@ __all__ = [
     "kind",
     "logit_ratio",
     "presence",
+    "quantile_map",
     "standardise",
     "wrap_phi",
 ]
@@ -62,6 +63,11 @@ class Column:
         cuts: for a discrete column calibrated to the training sample's shares
             (:meth:`evmult.encoding.Encoding.calibrate`), the decoded values at which
             each integer after ``low`` begins; empty: values are rounded.
+        knots: for a continuous column calibrated to the training sample's quantiles
+            (the resonance coordinate), the trained model's values and the training
+            sample's at the same quantile levels: decoded values are mapped piecewise
+            linearly from the first to the second, shifted by the end knots' offset
+            beyond them; empty: values are kept.
     """
 
     name: str
@@ -72,6 +78,7 @@ class Column:
     high: float = 0.0
     centre: float = 0.0
     cuts: list[float] = dataclasses.field(default_factory=list)
+    knots: list[list[float]] = dataclasses.field(default_factory=list)
 
     @classmethod
     def fit(cls, name: str, present: np.ndarray) -> Column:
@@ -91,6 +98,20 @@ class Column:
         variance = float(present.var()) + noise
         col.std = math.sqrt(variance) if variance > 0 else 1.0
         return col
+
+
+def quantile_map(value: np.ndarray, knots: list[list[float]]) -> np.ndarray:
+    """``value`` mapped piecewise linearly from ``knots[0]`` to ``knots[1]`` (both
+    increasing), shifted by the first or last knot's offset beyond them.
+
+    Example:
+        >>> quantile_map(np.array([-1.0, 0.5, 3.0]), [[0.0, 1.0], [0.0, 2.0]]).tolist()
+        [-1.0, 1.0, 4.0]
+    """
+    a, b = np.asarray(knots[0]), np.asarray(knots[1])
+    inside = np.interp(value, a, b)
+    below = np.where(value < a[0], value + (b[0] - a[0]), inside)
+    return np.where(value > a[-1], value + (b[-1] - a[-1]), below)
 
 
 def standardise(
@@ -127,6 +148,8 @@ def destandardise(
         value = values * col.std + col.mean
         if col.name.endswith("_dphi"):
             value = wrap_phi(value + col.centre)
+        if col.knots:
+            value = quantile_map(value, col.knots)
         if col.kind == "discrete" and col.cuts:
             value = col.low + np.searchsorted(col.cuts, value, side="right").astype(np.float64)
         elif col.kind == "discrete":

@@ -27,6 +27,9 @@ from evmult.physics import resonance_mass
 
 __all__ = ["Encoding"]
 
+# quantile levels of a calibrated resonance coordinate (Encoding.calibrate)
+_KNOT_LEVELS = np.array([0.01, *np.linspace(0.05, 0.95, 19), 0.99])
+
 
 @dataclasses.dataclass
 class Encoding:
@@ -409,9 +412,10 @@ class Encoding:
         *,
         labels: np.ndarray | None = None,
         minimum: int = 200,
-    ) -> dict[str, list[float]]:
+    ) -> dict[str, Any]:
         """Cut every discrete column so that a trained model's events have the training
-        sample's shares of its values (:attr:`Column.cuts`), in place.
+        sample's shares of its values (:attr:`Column.cuts`), and map the resonance
+        coordinate so that they have its quantiles (:attr:`Column.knots`), in place.
 
         A density model under-fills rare integers (a 6 % b-tag bit, three jets in a
         Z → ℓℓ sample): rounding its values at the midpoints gives them too small a
@@ -422,6 +426,13 @@ class Encoding:
         is present. A column seen in fewer than ``minimum`` generated events keeps its
         rounding.
 
+        A density model also leaves a broad mass slightly off (wz's m3ℓ, its upper half
+        2 % low and 10 % narrow at the core): the resonance coordinate, which sets the
+        leptons' pT scale, is mapped piecewise linearly from the model's quantiles to
+        the training sample's at 1 %, 5 %, 10 % … 95 %, 99 %, a monotone map that keeps
+        every event's rank and its consistency (not for a conditional encoding, whose
+        labels differ in mass).
+
         Args:
             generated: encoded events the trained model made (not rounded).
             table: the training events.
@@ -430,7 +441,7 @@ class Encoding:
             minimum: generated events a column needs to be cut.
 
         Returns:
-            The cuts set, by column name.
+            The cuts and knots set, by column name.
         """
         ch = self._channel
         train = self._features(objects.raw_columns(table, ch, self.processes), table)
@@ -438,12 +449,12 @@ class Encoding:
         generated = generated[finite]
         labels = None if labels is None else labels[finite]
         discrete = [(j, c) for j, c in enumerate(self.columns) if c.kind == "discrete"]
-        for _, col in discrete:
-            col.cuts = []
+        for col in self.columns:
+            col.cuts, col.knots = [], []
         everywhere = {c.name: bool(np.isfinite(train[c.name]).all()) for _, c in discrete}
         always = [(j, c) for j, c in discrete if everywhere[c.name]]
         rest = [(j, c) for j, c in discrete if not everywhere[c.name]]
-        out: dict[str, list[float]] = {}
+        out: dict[str, Any] = {}
         for group in (always, rest):
             if not group:
                 continue
@@ -461,7 +472,40 @@ class Encoding:
                 raw = generated[present, j].astype(np.float64) * col.std + col.mean
                 col.cuts = [float(c) for c in np.quantile(raw, np.clip(cdf, 0.0, 1.0))]
                 out[col.name] = col.cuts
+        name = self.resonance
+        if name is not None and name in train and self.condition is None:
+            out |= self._calibrate_coordinate(name, generated, train[name], weights, minimum)
         return out
+
+    def _calibrate_coordinate(
+        self,
+        name: str,
+        generated: np.ndarray,
+        train: np.ndarray,
+        weights: np.ndarray,
+        minimum: int,
+    ) -> dict[str, list[list[float]]]:
+        """Set the :attr:`Column.knots` of the coordinate ``name`` from the model's
+        values in ``generated`` and the training values ``train`` (NaN where absent)."""
+        names = [c.name for c in self.columns]
+        if name not in names:  # constant in training
+            return {}
+        j = names.index(name)
+        col = self.columns[j]
+        mine = generated[:, j].astype(np.float64) * col.std + col.mean
+        known = np.isfinite(train)
+        if mine.size < minimum or known.sum() < minimum:
+            return {}
+        values, w = train[known], weights[known]
+        order = np.argsort(values, kind="stable")
+        cumulative = np.cumsum(w[order])
+        levels = (cumulative - 0.5 * w[order]) / cumulative[-1]  # weighted mid-ranks
+        target = np.interp(_KNOT_LEVELS, levels, values[order])
+        model = np.quantile(mine, _KNOT_LEVELS)
+        if not (np.all(np.diff(model) > 0) and np.all(np.diff(target) > 0)):
+            return {}
+        col.knots = [model.tolist(), target.tolist()]
+        return {col.name: col.knots}
 
     def consistent(self, x: np.ndarray, table: ak.Array) -> np.ndarray:
         """Which decoded events carry the resonance mass their row of ``x`` asked for,
@@ -478,7 +522,7 @@ class Encoding:
             return np.ones(len(table), dtype=bool)
         j = [c.name for c in self.columns].index(self.resonance)
         col = self.columns[j]
-        asked = np.exp(np.asarray(x[:, j], np.float64) * col.std + col.mean)
+        asked = np.exp(destandardise(np.asarray(x)[:, j : j + 1], [col], {})[col.name])
         return resonance.accepted(
             table,
             self._channel,

@@ -68,7 +68,8 @@ class Generator(Sampling):
     With ``calibrate``, the discrete columns (counts, b-tags, charges) are decoded at
     cuts that give the trained model's events the training sample's shares of each
     value (:meth:`Encoding.calibrate <evmult.encoding.Encoding.calibrate>`) instead of
-    by rounding, which under-fills rare values.
+    by rounding, which under-fills rare values, and an unconditional model's resonance
+    coordinate is mapped to the training sample's quantiles.
 
     A **conditional** generator (``condition="process"``, or ``"flavour"``, ``"nJet"``
     ...; see :meth:`Encoding.fit <evmult.encoding.Encoding.fit>`) learns one model for
@@ -98,8 +99,9 @@ class Generator(Sampling):
         selection: which events of a generated event table the channel's selection
             keeps as they are (a boolean mask); generated events it rejects are redrawn.
             ``None``: no selection is applied (only the encoding's own consistency).
-        calibrate: whether :meth:`fit` calibrates the discrete columns (the cuts it
-            fits are part of the encoding, saved with it).
+        calibrate: whether :meth:`fit` calibrates the discrete columns and the
+            resonance coordinate (the cuts and knots it fits are part of the encoding,
+            saved with it).
     """
 
     name: ClassVar[str]
@@ -193,11 +195,10 @@ class Generator(Sampling):
             self._fit_refiner(table, weights, seed=seed, progress=progress)
         return self
 
-    def _calibrate(
-        self, table: ak.Array, weights: np.ndarray, *, seed: int
-    ) -> dict[str, list[float]]:
-        """Cut the encoding's discrete columns at the training shares
-        (:meth:`Encoding.calibrate`), measured on 20 × the training events (50,000 to
+    def _calibrate(self, table: ak.Array, weights: np.ndarray, *, seed: int) -> dict[str, Any]:
+        """Cut the encoding's discrete columns at the training shares and map its
+        resonance coordinate to the training quantiles (:meth:`Encoding.calibrate`),
+        measured on 20 × the training events (50,000 to
         200,000) that the trained model makes, then again on those of them that
         sampling keeps (consistent, passing the :attr:`selection`); returns the cuts."""
         n = min(max(20 * len(table), 50_000), 200_000)
