@@ -588,6 +588,23 @@ def test_calibrated_coordinate_gives_the_training_quantiles_in_the_models_order(
         c.pop("knots")
     unmapped = masses(Encoding.from_state(state).inverse(x, rng=np.random.default_rng(0)))
     np.testing.assert_array_equal(unmapped, before)
+    # with a variable lepton count, among the pairs that learn their mass (the others'
+    # coordinate is noise, 0 here)
+    inclusive = extract([DEMO_SAMPLE], "inclusive")
+    enc = Encoding.fit(inclusive, "inclusive")
+    j = [c.name for c in enc.columns].index("mll")
+    x = enc.transform(inclusive)
+    real = masses(inclusive)
+    pair = np.isfinite(
+        enc._features(objects.raw_columns(inclusive, enc._channel, []), inclusive)["mll"]
+    )
+    assert 0.2 < pair.mean() < 0.8
+    x[pair, j] = 0.9 * x[pair, j] - 0.05
+    enc.calibrate(x, inclusive, np.ones(len(inclusive)))
+    after = masses(enc.inverse(x, rng=np.random.default_rng(0)))
+    np.testing.assert_allclose(
+        np.quantile(after[pair], levels), np.quantile(real[pair], levels), rtol=3e-4
+    )
     # a conditional encoding's labels differ in mass: no map
     conditional = Encoding.fit(zll, "zll", condition="flavour")
     labels = conditional.label_index(zll)

@@ -474,7 +474,14 @@ class Encoding:
                 out[col.name] = col.cuts
         name = self.resonance
         if name is not None and name in train and self.condition is None:
-            out |= self._calibrate_coordinate(name, generated, train[name], weights, minimum)
+            # among the events that have it (with a variable lepton count, a pair
+            # that learns its mass)
+            decoded = self.inverse(generated, rng=np.random.default_rng(0), labels=labels)
+            again = self._features(objects.raw_columns(decoded, ch, self.processes), decoded)
+            present = np.isfinite(again[name])
+            out |= self._calibrate_coordinate(
+                name, generated[present], train[name], weights, minimum
+            )
         return out
 
     def _calibrate_coordinate(
