@@ -22,7 +22,7 @@ from typing import Any
 
 from evmult.errors import SelectionError
 
-__all__ = ["CHANNELS", "Channel", "Resonance", "get_channel"]
+__all__ = ["CHANNELS", "Z_MASS", "Channel", "Resonance", "get_channel"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,10 @@ class Channel:
     generator: Mapping[str, Any] = field(default_factory=dict)
 
 
-_MLL = Resonance("mll", r"$m_{\ell\ell}$ [GeV]", ("Muon", "Electron"), 91.1876)
+Z_MASS = 91.1876
+"""The Z boson's mass (GeV, PDG)."""
+
+_MLL = Resonance("mll", r"$m_{\ell\ell}$ [GeV]", ("Muon", "Electron"), Z_MASS)
 
 CHANNELS: dict[str, Channel] = {
     "zll": Channel(

@@ -22,7 +22,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from evmult.channels import Channel
+from evmult.channels import Z_MASS, Channel
 
 __all__ = [
     "decode_leptons",
@@ -39,7 +39,6 @@ __all__ = [
 # later leptons' bits relative to the leading one's: (bit, relative name, same or not)
 _RELATIVE_BITS = (("muon", "same", True), ("charge", "opposite", False))
 _PDG_MASS = {"13": 0.105658, "11": 0.000511}  # for a flavour the sample lacks
-Z_MASS = 91.1876
 _PAIRS = ((1, 2, 3), (1, 3, 2), (2, 3, 1))  # two leptons' slots and the third one's
 
 
