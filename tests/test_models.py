@@ -210,8 +210,13 @@ def test_cli_train_and_multiply(
     write_table(zll, table, metadata=zll.attrs["evmult"])
     model = tmp_path / "zll.evmult"
     sets = [x for k, v in QUICK["vae"].items() for x in ("--set", f"{k}={json.dumps(v)}")]
+    sets += ["--set", "calibrate=true"]
     assert main(["train", str(table), "-o", str(model), "--model", "vae", "--quiet", *sets]) == 0
-    assert "vae on 3,000 zll events" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "vae on 3,000 zll events" in printed
+    (line,) = [x for x in printed.splitlines() if x.startswith("calibrated: ")]
+    assert "nJet" in line.split(";")[0]
+    assert line.endswith("; mll at the training quantiles")
     out = tmp_path / "more.parquet"
     assert main(["multiply", str(model), "--factor", "3", "-o", str(out), "--seed", "2"]) == 0
     more = read_table(out)

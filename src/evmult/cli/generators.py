@@ -221,11 +221,31 @@ def run_train(args: argparse.Namespace) -> int:
     if model.labels:
         counts = ", ".join(f"{k} {v['n']:,}" for k, v in model.info["labels"].items())
         print(f"conditioned on {args.condition}: {counts}")
+    calibration = model.info.get("calibration")
+    if calibration:
+        print(f"calibrated: {describe_calibration(calibration)}")
     if model.refiner is not None:
         from evmult.models.refiner import describe
 
         print(f"refiner: {describe(model.refiner.record)}")
     return 0
+
+
+def describe_calibration(calibration: dict[str, Any]) -> str:
+    """One line on what :meth:`evmult.encoding.Encoding.calibrate` set, from its record.
+
+    Example:
+        >>> describe_calibration({"nJet": [0.4, 1.6], "m3l": [[4.8, 5.0], [4.9, 5.1]]})
+        'nJet at the training shares; m3l at the training quantiles'
+    """
+    masses = [k for k, v in calibration.items() if v and isinstance(v[0], list)]
+    integers = [k for k in calibration if k not in masses]
+    parts = [
+        f"{', '.join(names)} at the training {what}"
+        for names, what in ((integers, "shares"), (masses, "quantiles"))
+        if names
+    ]
+    return "; ".join(parts)
 
 
 def run_multiply(args: argparse.Namespace) -> int:

@@ -430,8 +430,8 @@ class Encoding:
         2 % low and 10 % narrow at the core): the resonance coordinate, which sets the
         leptons' pT scale, is mapped piecewise linearly from the model's quantiles to
         the training sample's at 1 %, 5 %, 10 % … 95 %, 99 %, a monotone map that keeps
-        every event's rank and its consistency (not for a conditional encoding, whose
-        labels differ in mass).
+        every event's rank and its consistency. Not for a conditional encoding: mapped
+        label by label, zll's ``small`` preset lost worth (docs/amplification.md).
 
         Args:
             generated: encoded events the trained model made (not rounded).
