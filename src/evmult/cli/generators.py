@@ -20,6 +20,7 @@ __all__ = [
     "add_models",
     "add_multiply",
     "add_train",
+    "describe_calibration",
     "run_compare",
     "run_models",
     "run_multiply",
