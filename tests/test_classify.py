@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import awkward as ak
@@ -13,7 +14,7 @@ from scipy import stats
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
 from evmult.classifiers.base import held_out
-from evmult.classify import classifier_study
+from evmult.classify import classifier_study, refinement
 from evmult.classify_metrics import (
     augmented_weights,
     equivalent_events,
@@ -206,8 +207,21 @@ def test_copies_add_nothing_and_the_study_reports_every_training(
         assert row["bound"] in ("", "<", ">")
         assert 300 <= row["equivalent"] <= 900
     assert study.setup["n_test_signal"] == round(0.3 * len(signal))
+    assert study.setup["refiners"] == {"300": None}  # refine off: no refiner trained
     assert "real+copies ×4" in study.text
     assert "no change beyond the spread" in study.text or "better" in study.text
+
+
+def test_a_study_says_what_refinement_did_to_its_generator() -> None:
+    record = {"auc": 0.6412, "applied": True, "acceptance": 0.43, "cap": 2.5}
+    said: list[str] = []
+    with_refiner = SimpleNamespace(refiner=SimpleNamespace(record=record))
+    assert refinement(with_refiner, said.append) == record  # type: ignore[arg-type]
+    assert said == [
+        "refiner: AUC 0.641 generated vs training events, applied: keeps 43% of generated events"
+    ]
+    assert refinement(SimpleNamespace(refiner=None), said.append) is None  # type: ignore[arg-type]
+    assert len(said) == 1
 
 
 def test_study_errors(zll_by_jets: tuple[ak.Array, ak.Array]) -> None:

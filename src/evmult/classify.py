@@ -60,8 +60,19 @@ from evmult.classify_report import headline, training
 from evmult.errors import InputError
 from evmult.io.files import atomic_directory
 from evmult.io.tables import as_table, event_weights, json_safe, table_metadata
+from evmult.models.base import Generator
+from evmult.models.refiner import describe
 
-__all__ = ["ClassifierStudy", "Study", "classifier_study"]
+__all__ = ["ClassifierStudy", "Study", "classifier_study", "refinement"]
+
+
+def refinement(generator: Generator, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """What refinement did to a study's generator: its refiner's record (its AUC, whether
+    it was applied, the share kept), said in one line; ``None`` without a refiner."""
+    if generator.refiner is None:
+        return None
+    say(f"refiner: {describe(generator.refiner.record)}")
+    return dict(generator.refiner.record)
 
 
 @dataclasses.dataclass
@@ -294,10 +305,12 @@ def classifier_study(
     trainings: list[tuple[str, float, ak.Array, ak.Array | None, np.ndarray | None]] = [
         ("real", 0.0, pool[np.sort(order[:n])], None, None) for n in sizes
     ]
+    refiners: dict[str, dict[str, Any] | None] = {}  # per budget, what refinement did
     for n in budgets:
         budget = pool[np.sort(order[:n])]
         say(f"training {model} on {n:,} signal events")
         generator = fit(budget, model=model, seed=seed, **dict(settings or {}))
+        refiners[str(n)] = refinement(generator, say)
         for factor in sorted(factors):
             m = round(factor * n)
             generated = multiply(generator, n=m, seed=seed + 1)
@@ -368,6 +381,7 @@ def classifier_study(
         "classifiers": list(classifiers),
         "model": model,
         "settings": dict(settings or {}),
+        "refiners": refiners,
         "n_test_signal": n_test_s,
         "n_test_background": n_test_b,
         "n_train_background": len(b_trains[0]),

@@ -43,7 +43,7 @@ import awkward as ak
 import numpy as np
 
 from evmult.classifiers import CLASSIFIERS, PARAMETERISED, make
-from evmult.classify import Study
+from evmult.classify import Study, refinement
 from evmult.classify_metrics import (
     SIGNAL_GENERATORS,
     augmented_weights,
@@ -280,6 +280,7 @@ def parameterised_study(
     real_bkg = (matrix(b_train), event_weights(b_train))
     trainings = [("real", 0.0, real_sig, real_bkg)]
     factors = sorted(float(f) for f in factors)
+    refiners: dict[str, dict[str, Any] | None] = {}  # per generator, what refinement did
     if "signal" in multiply:
         extra = dict(settings or {})
         generators = {}
@@ -290,10 +291,12 @@ def parameterised_study(
                 f"values, conditioned on {parameter}"
             )
             joint = fit(labelled, model=model, condition="process", seed=seed, **extra)
+            refiners["signal"] = refinement(joint, say)
         else:
             for v in values:
                 say(f"training {model} on {len(trains[v]):,} signal events at {parameter} {v:g}")
                 generators[v] = fit(trains[v], model=model, seed=seed, **extra)
+                refiners[f"signal {v:g}"] = refinement(generators[v], say)
         for f in factors:
             sig = {}
             if conditional:  # f × each value's events, shared by the training counts
@@ -310,6 +313,7 @@ def parameterised_study(
     if "background" in multiply:
         say(f"training {model} on {len(b_train):,} background events")
         generator = fit(b_train, model=model, seed=seed, **dict(settings or {}))
+        refiners["background"] = refinement(generator, say)
         for f in factors:
             more = generate(generator, n=round(f * len(b_train)), seed=seed + 1)
             x, w = real_bkg
@@ -386,6 +390,7 @@ def parameterised_study(
         "model": model,
         "settings": dict(settings or {}),
         "signal_generator": signal_generator,
+        "refiners": refiners,
         "n_test_signal": {f"{v:g}": len(tests[v]) for v in values},
         "n_train_signal": {f"{v:g}": len(trains[v]) for v in values},
         "n_test_background": len(b_test),
