@@ -496,6 +496,10 @@ def test_a_channel_gives_the_default_model_its_settings_under_the_users(shared) 
     quick = {k: v for k, v in QUICK["flow-vae"].items() if k != "latent"}
     gen = fit(table, seed=1, **quick)
     assert (gen.config.mirror, gen.config.latent) == (True, 8)  # ttbar_semilep's own
+    assert (gen.refine.mode, gen.refiner) == ("off", None)  # not refined unless asked
+    asked = fit(table, seed=1, refine="auto", **quick)
+    assert asked.refine.mode == "auto"
+    assert asked.refiner is not None
     mine = fit(table, seed=1, latent=3, **quick)
     assert (mine.config.mirror, mine.config.latent) == (True, 3)  # the user's win
     assert fit(table, seed=1, preset="fast", **quick).config.latent == 8

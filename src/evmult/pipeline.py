@@ -140,7 +140,8 @@ def fit(
             at generation (``process``, ``flavour``, ``nJet`` ...; see
             :meth:`evmult.encoding.Encoding.fit`).
         refine: ``auto``, ``on`` or ``off`` (see :mod:`evmult.models.refiner`); by
-            default ``auto`` (the smearing baseline: ``off``).
+            default ``auto``, or the channel's ``refine.mode`` (``ttbar_semilep``:
+            ``off``; the smearing baseline: ``off``).
         seed: training seed.
         progress: show progress bars.
         **settings: configuration fields of the family, ``train.epochs`` style keys

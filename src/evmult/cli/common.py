@@ -66,7 +66,9 @@ def generator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", choices=["fast", "mixture", "small"], help="a preset of the default model"
     )
-    parser.add_argument("--refine", choices=["auto", "on", "off"], help="refinement (auto)")
+    parser.add_argument(
+        "--refine", choices=["auto", "on", "off"], help="refinement (auto; ttbar_semilep: off)"
+    )
     parser.add_argument(
         "--set",
         type=parse_option,

@@ -69,7 +69,7 @@ def add_train(sub: Any) -> None:
         "--refine",
         choices=["auto", "on", "off"],
         help="keep generated events with a classifier's odds of being training events: "
-        "auto (default) where it tells them apart, on, off",
+        "auto (default; ttbar_semilep: off) where it tells them apart, on, off",
     )
     tr.add_argument("--epochs", type=int, help="maximum training epochs")
     tr.add_argument("--seed", type=int, default=0, help="training seed")
