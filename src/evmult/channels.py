@@ -70,7 +70,8 @@ class Channel:
         generator: settings of the default generator that suit the channel's events,
             under any preset and the user's own settings (e.g. a wider latent space
             and reflections for the many jets of tt̄); ``refine.*`` keys set the
-            refiner's (tt̄: none), under ``--refine``.
+            refiner's settings (``ttbar_semilep``: ``refine.mode`` off), which
+            ``--refine`` overrides.
     """
 
     name: str

@@ -126,8 +126,9 @@ class ClassifierStudy(Study):
 
     Attributes:
         channel: the tables' channel.
-        setup: sizes, factors, classifiers, model and settings, test sizes, features,
-            seed, sources.
+        setup: sizes, factors, classifiers, model and settings, what refinement did to
+            the generator of each budget (``refiners``: its refiner's record, ``None``
+            without one), test sizes, features, seed, sources.
         rows: one dict per (classifier, training): ``classifier``, ``training``
             (``real``, ``real+generated`` or ``real+copies``), ``n_real`` signal events,
             ``factor``, ``metrics`` (figure -> ``value``, ``std``) and, for the

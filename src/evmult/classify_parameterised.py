@@ -71,7 +71,9 @@ class ParameterisedStudy(Study):
     Attributes:
         channel: the tables' channel.
         setup: parameter name, values, left-out value, sizes, factors, sides multiplied,
-            classifiers, model and settings, test sizes, features, seed, sources.
+            classifiers, model and settings, what refinement did to each generator
+            (``refiners``, by ``signal``, ``signal <value>`` or ``background``), test
+            sizes, features, seed, sources.
         rows: one dict per (classifier, training, value): ``classifier``, ``training``
             (``real``, ``signal+generated`` or ``background+generated``), ``value``,
             ``left_out`` (a parameterised classifier scored at the value it never saw),
