@@ -68,25 +68,28 @@ DRAWS = 20  # generated samples of the held-out size, and splits of the held-out
 RUNS = {"default": {}, "refine off": {"refine": "off"}, "fast": {"preset": "fast"}}
 
 
-def region_masks(table: ak.Array) -> dict[str, np.ndarray]:
-    """The events of each observable's region: 4j1b for HT, 4j2b for m_bjj."""
-    n_jets = ak.to_numpy(ak.num(table.Jet))
-    n_b = ak.to_numpy(ak.sum(table.Jet.btag, axis=1))
-    four = n_jets >= 4
-    return {"HT_4j1b": four & (n_b == 1), "m_bjj_4j2b": four & (n_b >= 2)}
-
-
 def agc_observables(table: ak.Array) -> dict[str, np.ndarray]:
-    """HT of 4j1b events and m_bjj of 4j2b events, over every jet of the table."""
+    """HT and m_bjj over every jet of each event of the table, NaN outside the
+    observable's region (4j1b for HT, 4j2b for m_bjj)."""
     jets = table.Jet
-    masks = region_masks(table)
+    n_jets = ak.to_numpy(ak.num(jets))
+    n_b = ak.to_numpy(ak.sum(jets.btag, axis=1))
+    four = n_jets >= 4
     ht = ak.to_numpy(ak.sum(jets.pt, axis=1)).astype(np.float64)
     trijets = ak.combinations(jets, 3, fields=["a", "b", "c"])
     p4 = trijets.a + trijets.b + trijets.c
     has_b = trijets.a.btag | trijets.b.btag | trijets.c.btag
     best = ak.argmax(ak.where(has_b, p4.pt, -1.0), axis=1, keepdims=True)
     m_bjj = ak.to_numpy(ak.fill_none(ak.firsts(p4[best].mass), np.nan)).astype(np.float64)
-    return {name: values[masks[name]] for name, values in (("HT_4j1b", ht), ("m_bjj_4j2b", m_bjj))}
+    return {
+        "HT_4j1b": np.where(four & (n_b == 1), ht, np.nan),
+        "m_bjj_4j2b": np.where(four & (n_b >= 2), m_bjj, np.nan),
+    }
+
+
+def in_region(values: np.ndarray) -> np.ndarray:
+    """The values of the events in the observable's region (see :func:`agc_observables`)."""
+    return values[np.isfinite(values)]
 
 
 def openings(table: ak.Array) -> dict[str, np.ndarray]:
@@ -106,32 +109,27 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def half_draws(
-    generated: ak.Array, holdout: ak.Array, seed: int
+    generated: dict[str, np.ndarray], holdout: dict[str, np.ndarray], seed: int
 ) -> dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]]:
-    """Each AGC observable over :data:`DRAWS` draws: generated events as many as half
-    the held-out ones (disjoint blocks of ``generated``), and a random split of the
-    held-out events into halves a and b, fresh in every draw (the generated events are
-    compared with a, b with a: real vs real at the same size)."""
-    half = len(holdout) // 2
+    """Each AGC observable (:func:`agc_observables` of the generated and the held-out
+    events) over :data:`DRAWS` draws: generated events as many as half the held-out
+    ones (disjoint blocks of the generated events), and a random split of the held-out
+    events into halves a and b, fresh in every draw (the generated events are compared
+    with a, b with a: real vs real at the same size)."""
+    n_generated, n_holdout = (len(next(iter(obs.values()))) for obs in (generated, holdout))
+    half = n_holdout // 2
     rng = np.random.default_rng(seed + 2)
-    shuffled = rng.permutation(len(generated))  # a conditional model writes label by label
+    shuffled = rng.permutation(n_generated)  # a conditional model writes label by label
     out: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
         name: ([], [], []) for name in OBSERVABLE_EDGES
     }
-    obs_g = agc_observables(generated)
-    index = {name: np.flatnonzero(mask) for name, mask in region_masks(generated).items()}
-    obs_r = agc_observables(holdout)
-    masks_r = region_masks(holdout)
     for k in range(DRAWS):
         pick = shuffled[k * half : (k + 1) * half]
-        order = rng.permutation(len(holdout))
-        a, b = np.zeros(len(holdout), bool), np.zeros(len(holdout), bool)
-        a[order[:half]], b[order[half : 2 * half]] = True, True
-        for name in OBSERVABLE_EDGES:
-            chosen = np.isin(index[name], pick)
-            out[name][0].append(obs_g[name][chosen])
-            out[name][1].append(obs_r[name][a[masks_r[name]]])
-            out[name][2].append(obs_r[name][b[masks_r[name]]])
+        order = rng.permutation(n_holdout)
+        for name, (g, a, b) in out.items():
+            g.append(in_region(generated[name][pick]))
+            a.append(in_region(holdout[name][order[:half]]))
+            b.append(in_region(holdout[name][order[half : 2 * half]]))
     return out
 
 
@@ -220,6 +218,7 @@ def main() -> None:
     acceptance = len(table) / sum(uproot.open(f)["Delphes"].num_entries for f in files)
     n_train = len(table) - 3_000 if args.all else args.n_train
     train, holdout = split_table(table, n=n_train, seed=args.seed)
+    obs_holdout = agc_observables(holdout)
     jets = ak.to_numpy(ak.num(table.Jet))
     print(
         f"ttbar_semilep: {len(table):,} events, {len(train):,} train, {len(holdout):,} held out;"
@@ -252,7 +251,8 @@ def main() -> None:
             flush=True,
         )
         big = model.sample(DRAWS * len(holdout), seed=args.seed + 3)
-        for name, (g, a, b) in half_draws(big, holdout, args.seed).items():
+        obs_big = agc_observables(big)
+        for name, (g, a, b) in half_draws(obs_big, obs_holdout, args.seed).items():
             edges = OBSERVABLE_EDGES[name]
             ks_gen, ks_real = medians(g, a, b, ks_distance)
             chi2_gen, chi2_real = medians(g, a, b, lambda x, y, e=edges: chi2_ndf(x, y, e))
@@ -262,8 +262,8 @@ def main() -> None:
                 f"{len(g[0])} / {len(a[0])} events",
                 flush=True,
             )
-        many = agc_observables(big)["m_bjj_4j2b"]
-        real = agc_observables(holdout)["m_bjj_4j2b"]
+        many = in_region(obs_big["m_bjj_4j2b"])
+        real = in_region(obs_holdout["m_bjj_4j2b"])
         boot = np.random.default_rng(args.seed + 4)
         spread = np.std(
             [mode_and_iqr(boot.choice(real, len(real)), M_BJJ_EDGES) for _ in range(200)], axis=0
